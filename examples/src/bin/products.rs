@@ -1,0 +1,27 @@
+//! `products`: the example MCP server. `products --help` lists the flags.
+
+use clap::Parser;
+use mcp_rbac_examples::products::{self, Cli};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rmcp=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let running = match products::start(cli).await {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("products: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("{}", running.banner());
+    let _ = tokio::signal::ctrl_c().await;
+    running.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

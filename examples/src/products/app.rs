@@ -1,0 +1,305 @@
+//! Assembling and starting the server: the auth mode, the axum app, the listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use jsonwebtoken::jwk::JwkSet;
+use mcp_rbac::bearer::BearerAuthLayer;
+use mcp_rbac::metadata::ProtectedResource;
+use mcp_rbac::testkit::DevIssuer;
+use mcp_rbac::verify::{remote, Algorithm, JwtVerifier, TokenVerifier, VerificationKey};
+use mcp_rbac::ClaimsMapping;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::Layer;
+
+use super::catalog::{Catalog, Counters};
+use super::cli::Cli;
+use super::policy::role_policy;
+use super::server::Products;
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Cannot listen.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// A flag's value is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The external issuer's keys could not be fetched.
+    #[error("fetching the issuer's keys: {0}")]
+    Keys(String),
+}
+
+/// Development tokens, one per role.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Tokens {
+    /// Role `admin`.
+    pub admin: String,
+    /// Role `user`.
+    pub user: String,
+    /// Role `guest`.
+    pub guest: String,
+}
+
+/// A started server.
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The MCP endpoint's URL (the resource, and the expected audience in development mode).
+    pub url: String,
+    /// Development tokens, when the development issuer runs.
+    pub tokens: Option<Tokens>,
+    /// The development issuer, when it runs (tests mint their own tokens with it).
+    pub issuer: Option<Arc<DevIssuer>>,
+    /// How often each tool body ran.
+    pub counters: Arc<Counters>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// What the binary prints at start.
+    pub fn banner(&self) -> String {
+        let mut out = format!("products MCP server listening on {}\n", self.url);
+        if let (Some(tokens), Some(issuer)) = (&self.tokens, &self.issuer) {
+            out.push_str(&format!(
+                "development issuer {} (ES256, JWKS at {}{}); tokens valid for 1 hour:\n",
+                issuer.issuer(),
+                issuer.issuer(),
+                mcp_rbac::testkit::JWKS_PATH
+            ));
+            out.push_str(&format!(
+                "ADMIN_TOKEN={}\nUSER_TOKEN={}\nGUEST_TOKEN={}\n",
+                tokens.admin, tokens.user, tokens.guest
+            ));
+            out.push_str(&format!(
+                "try: curl -s {} -H \"Authorization: Bearer $ADMIN_TOKEN\" -H 'Content-Type: application/json' \
+                 -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' \
+                 -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"whoami\",\"arguments\":{{}}}}}}'",
+                self.url
+            ));
+        }
+        out
+    }
+
+    /// Stops accepting requests and waits for the server task.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Binds, builds the app for `cli`, and serves it in the background.
+pub async fn start(cli: Cli) -> Result<Running, StartError> {
+    let addr = SocketAddr::new(cli.bind, cli.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let host = match addr.ip() {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let origin = format!("http://{host}:{}", addr.port());
+    let url = cli
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{origin}/mcp"));
+    let mut resource =
+        ProtectedResource::new(url.clone()).map_err(|e| StartError::Config(e.to_string()))?;
+    let mapping = ClaimsMapping::default().with_role_policy(role_policy());
+
+    let mut app = Router::new();
+    let (verifier, issuer, tokens): (Arc<dyn TokenVerifier>, _, _) = match &cli.issuer {
+        Some(external) => {
+            let audience = cli.audience.clone().unwrap_or_default();
+            let verifier =
+                external_verifier(external, &audience, cli.jwks_url.as_deref(), mapping).await?;
+            resource = resource.authorization_server(external.clone());
+            (Arc::new(verifier), None, None)
+        }
+        None => {
+            // The development issuer's `iss` is this server's public origin.
+            let public_origin = origin_of(&url).unwrap_or(origin.clone());
+            let issuer = DevIssuer::generate(public_origin.clone(), url.clone())
+                .map_err(|e| StartError::Config(e.to_string()))?;
+            let verifier = issuer
+                .verifier_builder()
+                .claims(mapping)
+                .build()
+                .map_err(|e| StartError::Config(e.to_string()))?;
+            let tokens = Tokens {
+                admin: issuer.token(json!({"sub": "admin", "roles": ["admin"]})),
+                user: issuer.token(json!({"sub": "user", "roles": ["user"]})),
+                guest: issuer.token(json!({"sub": "guest", "roles": ["guest"]})),
+            };
+            resource = resource.authorization_server(public_origin);
+            app = app.merge(issuer.router());
+            (Arc::new(verifier), Some(Arc::new(issuer)), Some(tokens))
+        }
+    };
+    let resource = resource.scopes([
+        "Guest.Read",
+        "User.Read",
+        "User.Write",
+        "Admin.Read",
+        "Admin.Write",
+    ]);
+
+    if let (Some(path), Some(tokens)) = (&cli.tokens_out, &tokens) {
+        let json = serde_json::to_string_pretty(tokens).unwrap_or_default();
+        std::fs::write(path, json)
+            .map_err(|e| StartError::Config(format!("writing {}: {e}", path.display())))?;
+    }
+
+    let shutdown = CancellationToken::new();
+    let mut config =
+        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    let mut hosts = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+        host.clone(),
+    ];
+    if let Some(public_host) = host_of(&url) {
+        hosts.push(public_host);
+    }
+    config = config.with_allowed_hosts(hosts);
+    if cli.stateless {
+        config = config
+            .with_legacy_session_mode(false)
+            .with_json_response(true);
+    }
+    let catalog = Catalog::seeded();
+    let counters = catalog.counters();
+    let mcp = StreamableHttpService::new(
+        move || Ok(Products::new(catalog.clone())),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let path = path_of(&url);
+    let auth = BearerAuthLayer::new(verifier, &resource);
+    app = app
+        .route_service(&path, auth.layer(mcp))
+        .merge(resource.router());
+
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!("server stopped: {e}");
+        }
+    });
+    Ok(Running {
+        addr,
+        url,
+        tokens,
+        issuer,
+        counters,
+        shutdown,
+        task,
+    })
+}
+
+async fn external_verifier(
+    issuer: &str,
+    audience: &str,
+    jwks_url: Option<&str>,
+    mapping: ClaimsMapping,
+) -> Result<JwtVerifier, StartError> {
+    let jwks_url = match jwks_url {
+        Some(url) => url.to_owned(),
+        None => remote::discover_jwks_uri(issuer)
+            .await
+            .map_err(|e| StartError::Keys(e.to_string()))?,
+    };
+    let set: JwkSet = remote::fetch_jwks(&jwks_url)
+        .await
+        .map_err(|e| StartError::Keys(e.to_string()))?;
+    let (keys, skipped) = VerificationKey::from_jwk_set(&set);
+    for reason in skipped {
+        tracing::warn!("skipping a key of {jwks_url}: {reason}");
+    }
+    let mut algorithms: Vec<Algorithm> = Vec::new();
+    for jwk in &set.keys {
+        if let Some(alg) = algorithm_for(jwk) {
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+    }
+    JwtVerifier::builder()
+        .issuer(issuer)
+        .audience(audience)
+        .algorithms(algorithms)
+        .keys(keys)
+        .claims(mapping)
+        .build()
+        .map_err(|e| StartError::Config(format!("external issuer {issuer}: {e}")))
+}
+
+/// The algorithm a published key is for: its `alg`, else the usual one for its type.
+fn algorithm_for(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
+    if let Some(alg) = jwk.common.key_algorithm {
+        return match alg {
+            KeyAlgorithm::RS256 => Some(Algorithm::RS256),
+            KeyAlgorithm::RS384 => Some(Algorithm::RS384),
+            KeyAlgorithm::RS512 => Some(Algorithm::RS512),
+            KeyAlgorithm::PS256 => Some(Algorithm::PS256),
+            KeyAlgorithm::PS384 => Some(Algorithm::PS384),
+            KeyAlgorithm::PS512 => Some(Algorithm::PS512),
+            KeyAlgorithm::ES256 => Some(Algorithm::ES256),
+            KeyAlgorithm::ES384 => Some(Algorithm::ES384),
+            KeyAlgorithm::EdDSA => Some(Algorithm::EdDSA),
+            _ => None,
+        };
+    }
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+            Some(Algorithm::ES256)
+        }
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P384 => {
+            Some(Algorithm::ES384)
+        }
+        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+        _ => None,
+    }
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+fn host_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    Some(
+        uri.host()?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+    )
+}
+
+fn path_of(url: &str) -> String {
+    url.parse::<http::Uri>()
+        .ok()
+        .map(|u| u.path().to_owned())
+        .filter(|p| !p.is_empty() && p != "/")
+        .unwrap_or_else(|| "/mcp".to_owned())
+}

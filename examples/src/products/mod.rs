@@ -1,0 +1,20 @@
+//! The products server: a small catalogue behind permission-checked MCP tools.
+//!
+//! - `list_products`, `get_product`: `Guest.Read`
+//! - `create_product`: `any(User.Write, Admin.Write)`
+//! - `delete_product`: `Admin.Write`
+//! - `whoami`: public
+//! - prompt `product_brief`: `User.Read`
+//!
+//! Roles (the `roles` claim): admin ⊃ user ⊃ guest, see [`policy::role_policy`].
+
+mod app;
+mod catalog;
+mod cli;
+pub mod policy;
+mod server;
+
+pub use app::{start, Running, StartError, Tokens};
+pub use catalog::{Catalog, Counters};
+pub use cli::Cli;
+pub use server::Products;

@@ -1,0 +1,65 @@
+//! Procedural macros of [`mcp-rbac`](https://docs.rs/mcp-rbac). Use them through `mcp_rbac`, which
+//! re-exports them; this crate holds no runtime logic.
+//!
+//! Each entry point hands off to three steps: [`parse`] turns attributes into a small [`model`],
+//! [`validate`] checks it (every error a `syn::Error` spanned on the user's tokens), and [`expand`]
+//! writes the code. Generated code reaches runtime items only through `::mcp_rbac::__private`.
+
+use proc_macro::TokenStream;
+
+mod expand;
+mod model;
+mod parse;
+mod suggest;
+mod validate;
+
+use model::Kind;
+
+/// Turns an `impl` block of `#[tool(requires = …)]` / `#[tool(public)]` methods into a
+/// permission-checked rmcp tool router. See the `mcp_rbac` crate docs.
+#[proc_macro_attribute]
+pub fn tool_router(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::router(Kind::Tool, attr.into(), item.into()))
+}
+
+/// Turns an `impl` block of `#[prompt(requires = …)]` / `#[prompt(public)]` methods into a
+/// permission-checked rmcp prompt router.
+#[proc_macro_attribute]
+pub fn prompt_router(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::router(Kind::Prompt, attr.into(), item.into()))
+}
+
+/// Implements `call_tool`, `list_tools` (filtered per caller) and `get_tool` of
+/// `rmcp::ServerHandler` from a guarded tool router, plus `get_info` when absent.
+#[proc_macro_attribute]
+pub fn tool_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::handler(Kind::Tool, attr.into(), item.into()))
+}
+
+/// Implements `get_prompt` and `list_prompts` (filtered per caller) of `rmcp::ServerHandler`
+/// from a guarded prompt router, plus `get_info` when absent.
+#[proc_macro_attribute]
+pub fn prompt_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::handler(Kind::Prompt, attr.into(), item.into()))
+}
+
+/// `#[mcp_rbac::tool]` only has a meaning inside `#[mcp_rbac::tool_router]`, which rewrites it;
+/// reaching this function means it stands outside one.
+#[proc_macro_attribute]
+pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::outside_router(Kind::Tool, attr.into(), item.into()))
+}
+
+/// `#[mcp_rbac::prompt]` only has a meaning inside `#[mcp_rbac::prompt_router]`.
+#[proc_macro_attribute]
+pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::outside_router(
+        Kind::Prompt,
+        attr.into(),
+        item.into(),
+    ))
+}
+
+fn run(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
+    result.unwrap_or_else(syn::Error::into_compile_error).into()
+}

@@ -1,0 +1,102 @@
+//! What the macros understand of the user's code, after parsing and before expansion.
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Expr, Ident, LitStr, Path, Visibility};
+
+/// Tools and prompts share one grammar; this says which attribute family a macro handles.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Tool,
+    Prompt,
+}
+
+impl Kind {
+    /// The method attribute name: `tool` or `prompt`.
+    pub fn attr(self) -> &'static str {
+        match self {
+            Kind::Tool => "tool",
+            Kind::Prompt => "prompt",
+        }
+    }
+
+    /// The default router function name: `tool_router` or `prompt_router`.
+    pub fn router(self) -> &'static str {
+        match self {
+            Kind::Tool => "tool_router",
+            Kind::Prompt => "prompt_router",
+        }
+    }
+
+    /// The keys rmcp's own `#[tool]` / `#[prompt]` accept, passed through untouched.
+    pub fn rmcp_keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Tool => &[
+                "name",
+                "title",
+                "description",
+                "input_schema",
+                "output_schema",
+                "annotations",
+                "icons",
+                "meta",
+                "local",
+            ],
+            Kind::Prompt => &[
+                "name",
+                "title",
+                "description",
+                "arguments",
+                "icons",
+                "meta",
+                "local",
+            ],
+        }
+    }
+}
+
+/// A requirement as written, with spans kept for diagnostics.
+pub enum Requirement {
+    Permission(LitStr),
+    Any(Span, Vec<Requirement>),
+    All(Span, Vec<Requirement>),
+}
+
+/// Who may call one tool or prompt.
+pub enum Access {
+    Public,
+    Requires(Requirement),
+}
+
+/// One `#[tool(..)]` / `#[prompt(..)]` method of the router impl.
+pub struct Item {
+    /// The method name, used for `{fn}_tool_attr()` and the route handler.
+    pub fn_ident: Ident,
+    /// `requires` / `public`, validated to be present exactly once.
+    pub access: Access,
+    /// The attribute's remaining arguments, handed to rmcp's macro as they were written.
+    pub passthrough: TokenStream,
+    /// Index of the attribute in the method's attribute list (to replace it in place).
+    pub attr_index: usize,
+}
+
+/// Arguments of `#[mcp_rbac::tool_router(..)]`, the same as rmcp's.
+pub struct RouterArgs {
+    pub router: Ident,
+    pub vis: Visibility,
+    pub server_handler: bool,
+    pub allow_empty: bool,
+}
+
+/// Arguments of `#[mcp_rbac::tool_handler(..)]` / `prompt_handler(..)`, the same as rmcp's.
+pub struct HandlerArgs {
+    pub router: Expr,
+    pub meta: Option<Expr>,
+    pub name: Option<Expr>,
+    pub version: Option<Expr>,
+    pub instructions: Option<Expr>,
+}
+
+/// A path whose last segment names an attribute, e.g. `tool`, `rmcp::tool`, `mcp_rbac::tool`.
+pub fn last_segment_is(path: &Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|seg| seg.ident == name)
+}

@@ -1,0 +1,122 @@
+//! Arguments of the router and handler attributes. They are rmcp's arguments, so code written for
+//! rmcp's `#[tool_router(..)]` / `#[tool_handler(..)]` keeps working after switching the path.
+
+use proc_macro2::TokenStream;
+use syn::{
+    parse::Parser, punctuated::Punctuated, Expr, Ident, Lit, LitStr, Meta, Token, Visibility,
+};
+
+use crate::model::{HandlerArgs, Kind, RouterArgs};
+use crate::suggest::closest;
+
+fn metas(attr: TokenStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
+    Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)
+}
+
+fn unknown_key(ident: &Ident, known: &[&str], what: &str) -> syn::Error {
+    let hint = match closest(&ident.to_string(), known) {
+        Some(near) => format!("did you mean `{near}`? "),
+        None => String::new(),
+    };
+    syn::Error::new(
+        ident.span(),
+        format!(
+            "unknown argument `{ident}` for `{what}`\n  help: {hint}the accepted arguments are: {}",
+            known.join(", ")
+        ),
+    )
+}
+
+fn string_value(expr: &Expr) -> syn::Result<LitStr> {
+    match expr {
+        Expr::Lit(lit) => match &lit.lit {
+            Lit::Str(s) => Ok(s.clone()),
+            other => Err(syn::Error::new_spanned(other, "expected a string literal")),
+        },
+        other => Err(syn::Error::new_spanned(other, "expected a string literal")),
+    }
+}
+
+/// `router = name, vis = "pub", server_handler, allow_empty` (all optional).
+pub fn router_args(kind: Kind, attr: TokenStream) -> syn::Result<RouterArgs> {
+    let mut args = RouterArgs {
+        router: Ident::new(kind.router(), proc_macro2::Span::call_site()),
+        vis: Visibility::Inherited,
+        server_handler: false,
+        allow_empty: false,
+    };
+    let what = format!("#[mcp_rbac::{}]", kind.router());
+    let known: &[&str] = match kind {
+        Kind::Tool => &["router", "vis", "server_handler", "allow_empty"],
+        Kind::Prompt => &["router", "vis"],
+    };
+    for meta in metas(attr)? {
+        let ident = meta.path().require_ident()?.clone();
+        match (ident.to_string().as_str(), &meta) {
+            ("router", Meta::NameValue(nv)) => {
+                // rmcp takes a bare ident for tools and a string for prompts; accept both.
+                args.router = match &nv.value {
+                    Expr::Path(p) => p.path.require_ident()?.clone(),
+                    other => string_value(other)?.parse()?,
+                };
+            }
+            ("vis", Meta::NameValue(nv)) => args.vis = string_value(&nv.value)?.parse()?,
+            ("server_handler", Meta::Path(_)) if kind == Kind::Tool => args.server_handler = true,
+            ("allow_empty", Meta::Path(_)) if kind == Kind::Tool => args.allow_empty = true,
+            (name, _) if known.contains(&name) => {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    format!("`{name}` is written `router = name`, `vis = \"pub\"`, or as a bare flag (`server_handler`, `allow_empty`)"),
+                ))
+            }
+            _ => return Err(unknown_key(&ident, known, &what)),
+        }
+    }
+    Ok(args)
+}
+
+/// `router = expr, meta = expr, name = "..", version = "..", instructions = ".."` (all optional).
+pub fn handler_args(kind: Kind, attr: TokenStream) -> syn::Result<HandlerArgs> {
+    let default_router: Expr = match kind {
+        Kind::Tool => syn::parse_quote!(Self::tool_router()),
+        Kind::Prompt => syn::parse_quote!(Self::prompt_router()),
+    };
+    let mut args = HandlerArgs {
+        router: default_router,
+        meta: None,
+        name: None,
+        version: None,
+        instructions: None,
+    };
+    let what = match kind {
+        Kind::Tool => "#[mcp_rbac::tool_handler]",
+        Kind::Prompt => "#[mcp_rbac::prompt_handler]",
+    };
+    let known: &[&str] = match kind {
+        Kind::Tool => &["router", "meta", "name", "version", "instructions"],
+        Kind::Prompt => &["router", "meta"],
+    };
+    for meta in metas(attr)? {
+        let ident = meta.path().require_ident()?.clone();
+        let key = ident.to_string();
+        let Meta::NameValue(nv) = &meta else {
+            if known.contains(&key.as_str()) {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    format!("`{key}` takes a value: `{key} = …`"),
+                ));
+            }
+            return Err(unknown_key(&ident, known, what));
+        };
+        let value = Some(nv.value.clone());
+        match key.as_str() {
+            "router" => args.router = nv.value.clone(),
+            "meta" => args.meta = value,
+            "name" if kind == Kind::Tool => args.name = value,
+            "version" if kind == Kind::Tool => args.version = value,
+            "instructions" if kind == Kind::Tool => args.instructions = value,
+            _ => return Err(unknown_key(&ident, known, what)),
+        }
+    }
+    Ok(args)
+}

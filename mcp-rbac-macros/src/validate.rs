@@ -1,0 +1,137 @@
+//! Whether a parsed method attribute makes sense: exactly one of `requires` / `public` (deny by
+//! default), non-empty combinators, and permission names that a role policy can grant.
+
+use proc_macro2::Ident;
+
+use crate::model::{Access, Item, Kind, Requirement};
+use crate::parse::RawItem;
+
+/// Characters a permission name cannot hold: they would make the canonical form ambiguous
+/// (`(`, `)`, `,`), are wildcards (`*`, which belong in role policies), or quoting (`"`, `\`).
+const FORBIDDEN: &[char] = &['(', ')', ',', '"', '\\', '*'];
+
+pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn::Result<Item> {
+    let mut errors: Option<syn::Error> = None;
+    let attr = kind.attr();
+    for (span, _) in raw.requires.iter().skip(1) {
+        push(
+            &mut errors,
+            syn::Error::new(
+                *span,
+                format!(
+                    "`requires` is given more than once on `{fn_ident}`\n  help: combine them in one requirement: `requires = all(\"A\", \"B\")` or `requires = any(\"A\", \"B\")`"
+                ),
+            ),
+        );
+    }
+    for span in raw.public.iter().skip(1) {
+        push(
+            &mut errors,
+            syn::Error::new(*span, "`public` is given more than once"),
+        );
+    }
+    if let (Some(public), false) = (raw.public.first(), raw.requires.is_empty()) {
+        push(
+            &mut errors,
+            syn::Error::new(
+                *public,
+                format!(
+                    "`{fn_ident}` is marked both `public` and `requires = …`\n  help: keep `requires = …` to check a permission, or keep `public` to let any authenticated caller in, not both"
+                ),
+            ),
+        );
+    }
+    if raw.public.is_empty() && raw.requires.is_empty() {
+        push(
+            &mut errors,
+            syn::Error::new(
+                raw.attr_span,
+                format!(
+                    "{attr} `{fn_ident}` has no access rule, and mcp-rbac denies by default\n  help: add `requires = \"Permission.Name\"` (or `any(..)` / `all(..)`), or `public` if every authenticated caller may use it: `#[{attr}(requires = \"Admin.Write\", ..)]`"
+                ),
+            ),
+        );
+    }
+    for (_, req) in &raw.requires {
+        requirement(req, &mut errors);
+    }
+    if let Some(e) = errors {
+        return Err(e);
+    }
+    let access = match raw.requires.into_iter().next() {
+        Some((_, req)) => Access::Requires(req),
+        None => Access::Public,
+    };
+    Ok(Item {
+        fn_ident,
+        access,
+        passthrough: raw.passthrough,
+        attr_index,
+    })
+}
+
+fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
+    match req {
+        Requirement::Permission(lit) => {
+            if let Err(message) = permission_name(&lit.value()) {
+                push(errors, syn::Error::new(lit.span(), message));
+            }
+        }
+        Requirement::Any(span, parts) | Requirement::All(span, parts) => {
+            let word = if matches!(req, Requirement::Any(..)) {
+                "any"
+            } else {
+                "all"
+            };
+            if parts.is_empty() {
+                let meaning = if word == "any" {
+                    "would never allow anyone"
+                } else {
+                    "would allow everyone"
+                };
+                push(
+                    errors,
+                    syn::Error::new(
+                        *span,
+                        format!(
+                            "`{word}()` needs at least one requirement: an empty `{word}` {meaning}\n  help: list the permissions, e.g. `{word}(\"User.Write\", \"Admin.Write\")`, or use `public` for a tool every authenticated caller may use"
+                        ),
+                    ),
+                );
+            }
+            for part in parts {
+                requirement(part, errors);
+            }
+        }
+    }
+}
+
+/// The rule for a permission name, shared by the macro and (as text) the runtime docs.
+pub fn permission_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a permission name cannot be empty\n  help: name the permission, e.g. `\"Admin.Write\"`".into());
+    }
+    if name.ends_with(".*") || name == "*" || name.contains('*') {
+        return Err(format!(
+            "`{name}` is a wildcard, and a requirement names one exact permission\n  help: wildcards such as `Admin.*` belong in a role policy (they grant); a tool requires a name such as `\"{}Write\"`",
+            name.trim_end_matches('*')
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "a permission name cannot contain whitespace or control characters (found {c:?} in `{}`)\n  help: scopes and permissions are single words, e.g. `\"products:write\"`",
+            name.escape_debug()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| FORBIDDEN.contains(c)) {
+        return Err(format!(
+            "a permission name cannot contain `{c}` (in `{}`)\n  help: to combine permissions, use `any(\"A\", \"B\")` or `all(\"A\", \"B\")`",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+fn push(errors: &mut Option<syn::Error>, e: syn::Error) {
+    crate::parse::push_error(errors, e)
+}

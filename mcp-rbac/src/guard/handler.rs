@@ -1,0 +1,129 @@
+//! What the `ServerHandler` methods of `#[mcp_rbac::tool_handler]` / `prompt_handler` do.
+
+use rmcp::handler::server::prompt::PromptContext;
+use rmcp::handler::server::router::prompt::PromptRouter;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    ListPromptsResult, ListToolsResult, MetaObject, ProtocolVersion, ResultType, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+
+use super::{allows, denial, marker, ItemKind};
+use crate::audit;
+use crate::principal::{principal_from_context, Principal};
+
+fn require_principal(
+    context: &RequestContext<RoleServer>,
+    kind: ItemKind,
+    name: &str,
+) -> Result<Principal, ErrorData> {
+    principal_from_context(context).cloned().ok_or_else(|| {
+        audit::unauthenticated(kind, name);
+        denial::unauthenticated()
+    })
+}
+
+/// `tools/call`: refuses without a principal and refuses routes no guard wrapped, then lets the
+/// router dispatch (the route's own guard checks the requirement).
+pub async fn call_tool<S: Send + Sync + 'static>(
+    router: &ToolRouter<S>,
+    service: &S,
+    request: CallToolRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Result<CallToolResponse, ErrorData> {
+    require_principal(&context, ItemKind::Tool, &request.name)?;
+    if let Some(route) = router.map.get(request.name.as_ref()) {
+        if marker::access_of_tool(&route.attr).is_none() {
+            return Err(denial::unguarded(ItemKind::Tool, &request.name));
+        }
+    }
+    router
+        .call(ToolCallContext::new(service, request, context))
+        .await
+}
+
+/// `tools/list`: the tools this caller may call, without the internal marker. A per-caller list
+/// must not be cached for others, so under 2026-07-28 it says `cacheScope: "private"`.
+pub fn list_tools<S: Send + Sync + 'static>(
+    router: &ToolRouter<S>,
+    context: &RequestContext<RoleServer>,
+    meta: Option<MetaObject>,
+) -> Result<ListToolsResult, ErrorData> {
+    let principal = require_principal(context, ItemKind::Tool, "tools/list")?;
+    let tools = router
+        .list_all()
+        .into_iter()
+        .filter_map(|mut tool| {
+            let access = marker::take_tool(&mut tool)?;
+            allows(&access, &principal).then_some(tool)
+        })
+        .collect();
+    let hints = cache_hints(context);
+    Ok(ListToolsResult {
+        result_type: Some(ResultType::COMPLETE),
+        tools,
+        meta,
+        next_cursor: None,
+        ttl_ms: hints.then_some(0),
+        cache_scope: hints.then_some(CacheScope::Private),
+    })
+}
+
+/// A tool's definition, without the internal marker (rmcp uses it to validate structured output).
+pub fn get_tool<S: Send + Sync + 'static>(router: &ToolRouter<S>, name: &str) -> Option<Tool> {
+    let mut tool = router.get(name)?.clone();
+    marker::take_tool(&mut tool)?;
+    Some(tool)
+}
+
+/// `prompts/get`, like [`call_tool`].
+pub async fn get_prompt<S: Send + Sync + 'static>(
+    router: &PromptRouter<S>,
+    service: &S,
+    request: GetPromptRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Result<GetPromptResponse, ErrorData> {
+    require_principal(&context, ItemKind::Prompt, &request.name)?;
+    if let Some(route) = router.map.get(request.name.as_str()) {
+        if marker::access_of_prompt(&route.attr).is_none() {
+            return Err(denial::unguarded(ItemKind::Prompt, &request.name));
+        }
+    }
+    let prompt_context = PromptContext::new(service, request.name, request.arguments, context);
+    router.get_prompt(prompt_context).await
+}
+
+/// `prompts/list`, like [`list_tools`].
+pub fn list_prompts<S: Send + Sync + 'static>(
+    router: &PromptRouter<S>,
+    context: &RequestContext<RoleServer>,
+    meta: Option<MetaObject>,
+) -> Result<ListPromptsResult, ErrorData> {
+    let principal = require_principal(context, ItemKind::Prompt, "prompts/list")?;
+    let prompts = router
+        .list_all()
+        .into_iter()
+        .filter_map(|mut prompt| {
+            let access = marker::take_prompt(&mut prompt)?;
+            allows(&access, &principal).then_some(prompt)
+        })
+        .collect();
+    let hints = cache_hints(context);
+    Ok(ListPromptsResult {
+        result_type: Some(ResultType::COMPLETE),
+        prompts,
+        meta,
+        next_cursor: None,
+        ttl_ms: hints.then_some(0),
+        cache_scope: hints.then_some(CacheScope::Private),
+    })
+}
+
+fn cache_hints(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+}

@@ -1,0 +1,51 @@
+//! Each guarded route carries its access rule in its definition's `_meta` under [`KEY`], so the
+//! rule travels with the route through `ToolRouter` merges, `+` and router fields, and the
+//! handlers can filter lists without a side table. The handlers remove the key before a
+//! definition leaves the server; the call path never reads it (the guard holds its own copy).
+
+use rmcp::model::{MetaObject, Prompt, Tool};
+
+use crate::requirement::Access;
+
+/// The `_meta` key of a route's canonical access rule.
+pub const KEY: &str = "mcp-rbac/access";
+
+pub(crate) fn set(meta: &mut Option<MetaObject>, access: &Access) {
+    meta.get_or_insert_with(MetaObject::new).0.insert(
+        KEY.to_owned(),
+        serde_json::Value::String(access.to_string()),
+    );
+}
+
+fn take(meta: &mut Option<MetaObject>) -> Option<Access> {
+    let object = meta.as_mut()?;
+    let value = object.0.remove(KEY)?;
+    if object.0.is_empty() {
+        *meta = None;
+    }
+    value.as_str()?.parse().ok()
+}
+
+fn peek(meta: &Option<MetaObject>) -> Option<Access> {
+    meta.as_ref()?.0.get(KEY)?.as_str()?.parse().ok()
+}
+
+/// The access rule of a tool definition from a guarded router (`None`: not guarded).
+pub fn access_of_tool(tool: &Tool) -> Option<Access> {
+    peek(&tool.meta)
+}
+
+/// The access rule of a prompt definition from a guarded router (`None`: not guarded).
+pub fn access_of_prompt(prompt: &Prompt) -> Option<Access> {
+    peek(&prompt.meta)
+}
+
+/// Removes the marker, returning the rule.
+pub(crate) fn take_tool(tool: &mut Tool) -> Option<Access> {
+    take(&mut tool.meta)
+}
+
+/// Removes the marker, returning the rule.
+pub(crate) fn take_prompt(prompt: &mut Prompt) -> Option<Access> {
+    take(&mut prompt.meta)
+}

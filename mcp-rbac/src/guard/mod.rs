@@ -1,0 +1,88 @@
+//! The check between principal and tool: every route the macros build runs [`Gate::check`] before
+//! rmcp reads its arguments, and the handler methods filter lists through the same rule.
+
+pub mod denial;
+mod handler;
+mod marker;
+mod route;
+
+use std::sync::Arc;
+
+use rmcp::service::RequestContext;
+use rmcp::RoleServer;
+
+use crate::audit;
+use crate::principal::{principal_from_context, Principal};
+use crate::requirement::Access;
+
+pub use handler::{call_tool, get_prompt, get_tool, list_prompts, list_tools};
+pub use marker::{access_of_prompt, access_of_tool};
+pub use route::{guard_prompt, guard_tool};
+
+/// Whether the guarded item is a tool or a prompt (it names the item in errors and audit events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A tool (`tools/call`).
+    Tool,
+    /// A prompt (`prompts/get`).
+    Prompt,
+}
+
+impl ItemKind {
+    /// `"tool"` or `"prompt"`: the key of the item's name in a denial's `data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Tool => "tool",
+            ItemKind::Prompt => "prompt",
+        }
+    }
+}
+
+/// One item's access rule, with its canonical text computed once.
+#[derive(Debug)]
+pub struct Gate {
+    kind: ItemKind,
+    name: Arc<str>,
+    access: Access,
+    required: Arc<str>,
+}
+
+impl Gate {
+    /// A gate for the item `name`.
+    pub fn new(kind: ItemKind, name: &str, access: Access) -> Self {
+        let required = access.to_string().into();
+        Gate {
+            kind,
+            name: name.into(),
+            access,
+            required,
+        }
+    }
+
+    /// Allows the request's principal through, or says why not as a JSON-RPC error
+    /// (401 without a principal, 403 without the permission). Every outcome is audited.
+    pub fn check<'c>(
+        &self,
+        context: &'c RequestContext<RoleServer>,
+    ) -> Result<&'c Principal, rmcp::ErrorData> {
+        let Some(principal) = principal_from_context(context) else {
+            audit::unauthenticated(self.kind, &self.name);
+            return Err(denial::unauthenticated());
+        };
+        if allows(&self.access, principal) {
+            audit::allowed(self.kind, &self.name, principal, &self.required);
+            Ok(principal)
+        } else {
+            audit::denied(self.kind, &self.name, principal, &self.required);
+            Err(denial::forbidden(self.kind, &self.name, &self.required))
+        }
+    }
+}
+
+/// The one rule: public items need only a principal, the rest need their requirement met.
+pub fn allows(access: &Access, principal: &Principal) -> bool {
+    match access {
+        Access::Public => true,
+        Access::Requires(req) => req.is_met_by(principal.permissions()),
+    }
+}

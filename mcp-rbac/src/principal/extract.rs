@@ -1,0 +1,44 @@
+//! Reading the principal out of an rmcp request, and the tool-parameter extractors.
+
+use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
+use rmcp::service::RequestContext;
+use rmcp::RoleServer;
+
+use super::Principal;
+use crate::guard::denial;
+
+/// The caller of this request, if authenticated.
+///
+/// Looks in the request context's extensions (where a stdio or custom transport can put one),
+/// then in the HTTP request parts that rmcp's streamable HTTP service forwards (where the
+/// [bearer layer](crate::bearer::BearerAuthLayer) puts one).
+pub fn principal_from_context(context: &RequestContext<RoleServer>) -> Option<&Principal> {
+    context.extensions.get::<Principal>().or_else(|| {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Principal>())
+    })
+}
+
+impl<C: AsRequestContext> FromContextPart<C> for Principal {
+    fn from_context_part(context: &mut C) -> Result<Self, rmcp::ErrorData> {
+        principal_from_context(context.as_request_context())
+            .cloned()
+            .ok_or_else(denial::unauthenticated)
+    }
+}
+
+/// The extractor behind an `Option<Principal>` tool parameter: `#[mcp_rbac::tool_router]`
+/// rewrites `caller: Option<Principal>` to `OptionalPrincipal(caller): OptionalPrincipal`,
+/// because rmcp's extractor trait cannot be implemented for `Option<Principal>` here.
+#[derive(Clone, Debug)]
+pub struct OptionalPrincipal(pub Option<Principal>);
+
+impl<C: AsRequestContext> FromContextPart<C> for OptionalPrincipal {
+    fn from_context_part(context: &mut C) -> Result<Self, rmcp::ErrorData> {
+        Ok(OptionalPrincipal(
+            principal_from_context(context.as_request_context()).cloned(),
+        ))
+    }
+}

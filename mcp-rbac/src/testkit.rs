@@ -1,0 +1,136 @@
+//! A development token issuer: an ES256 key generated in memory, its JWKS, and tokens minted on
+//! demand. The products example serves it so the server runs with no identity provider; tests use
+//! it to mint valid, expired and foreign tokens. Not for production: the key dies with the process.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Map, Value};
+
+use crate::verify::{JwtVerifier, JwtVerifierBuilder, VerificationKey};
+
+/// The path the issuer's JWKS is served at by [`DevIssuer::router`].
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// An in-memory ES256 issuer.
+pub struct DevIssuer {
+    issuer: String,
+    audience: String,
+    kid: String,
+    encoding: EncodingKey,
+    jwk: Jwk,
+    key: VerificationKey,
+}
+
+/// Why the issuer could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("development issuer: {0}")]
+pub struct DevIssuerError(String);
+
+impl DevIssuer {
+    /// A fresh key for `issuer`, minting tokens for `audience` by default.
+    pub fn generate(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, DevIssuerError> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| DevIssuerError("key generation failed".into()))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+            .map_err(|_| DevIssuerError("generated key did not load".into()))?;
+        let point = pair.public_key().as_ref();
+        if point.len() != 65 || point[0] != 4 {
+            return Err(DevIssuerError("unexpected public key encoding".into()));
+        }
+        let (x, y) = point[1..].split_at(32);
+        let kid = format!("dev-{}", &URL_SAFE_NO_PAD.encode(&x[..9]));
+        let jwk: Jwk = serde_json::from_value(json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+        }))
+        .map_err(|e| DevIssuerError(e.to_string()))?;
+        let key = VerificationKey::from_jwk(&jwk).map_err(|e| DevIssuerError(e.to_string()))?;
+        Ok(DevIssuer {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            kid,
+            encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+            jwk,
+            key,
+        })
+    }
+
+    /// The `iss` of its tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public JWKS.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: vec![self.jwk.clone()],
+        }
+    }
+
+    /// The public key, for a verifier.
+    pub fn verification_key(&self) -> VerificationKey {
+        self.key.clone()
+    }
+
+    /// A verifier builder pre-set with this issuer, its default audience, ES256 and its key.
+    pub fn verifier_builder(&self) -> JwtVerifierBuilder {
+        JwtVerifier::builder()
+            .issuer(&self.issuer)
+            .audience(&self.audience)
+            .algorithms([Algorithm::ES256])
+            .key(self.verification_key())
+    }
+
+    /// A signed token. `claims` is merged over the defaults (`iss`, `aud`, `iat`, `exp` one hour
+    /// ahead); a claim set to `null` is removed, so tests can drop a required claim.
+    pub fn token(&self, claims: Value) -> String {
+        let now = now();
+        let mut all: Map<String, Value> = json!({
+            "iss": self.issuer, "aud": self.audience, "iat": now, "exp": now + 3600,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        if let Value::Object(given) = claims {
+            for (k, v) in given {
+                if v.is_null() {
+                    all.remove(&k);
+                } else {
+                    all.insert(k, v);
+                }
+            }
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &all, &self.encoding).unwrap_or_default()
+    }
+
+    /// Routes serving the JWKS at [`JWKS_PATH`].
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let jwks = serde_json::to_value(self.jwks()).unwrap_or(Value::Null);
+        Router::new().route(
+            JWKS_PATH,
+            get(move || std::future::ready(Json(jwks.clone()))),
+        )
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

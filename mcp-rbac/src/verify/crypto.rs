@@ -1,0 +1,14 @@
+//! jsonwebtoken's crypto backend. aws-lc-rs was measured faster than RustCrypto for every
+//! algorithm we verify (figures in the README's performance section, bench `crypto_backends`).
+//! jsonwebtoken picks its backend from its crate features and panics at first use when both
+//! are on (a dependency may enable the other one), so the choice is installed explicitly.
+
+use std::sync::Once;
+
+pub(crate) fn ensure_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Err means a provider is installed already (by the application): keep theirs.
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    });
+}

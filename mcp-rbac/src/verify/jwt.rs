@@ -1,0 +1,287 @@
+//! Signed JWT access tokens, with the strict defaults of the contract: algorithms pinned by
+//! configuration, `exp`/`iss`/`aud` required, `nbf` checked, small leeway, header-named keys
+//! (`jku`, `x5u`, `jwk`, `x5c`) ignored, HMAC never beside asymmetric keys, size capped first.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
+use serde_json::{Map, Value};
+
+use super::{crypto, AuthError, TokenVerifier, VerificationKey};
+use crate::claims::ClaimsMapping;
+use crate::principal::Principal;
+
+/// Default clock leeway for `exp` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Default cap on a token's length, checked before any parsing.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Verifies signed JWTs against configured keys.
+///
+/// ```
+/// use mcp_rbac::verify::{Algorithm, JwtVerifier, VerificationKey};
+///
+/// let verifier = JwtVerifier::builder()
+///     .issuer("https://issuer.example")
+///     .audience("https://mcp.example/mcp")
+///     .algorithms([Algorithm::HS256])
+///     .key(VerificationKey::hmac_secret(b"a secret of at least thirty-two bytes").unwrap())
+///     .build()
+///     .unwrap();
+/// # let _ = verifier;
+/// ```
+pub struct JwtVerifier {
+    keys: Vec<VerificationKey>,
+    validations: HashMap<Algorithm, Validation>,
+    accepted_types: Vec<String>,
+    mapping: ClaimsMapping,
+    max_token_bytes: usize,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("keys", &self.keys)
+            .field("algorithms", &self.validations.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a verifier cannot be built. The server should refuse to start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// No algorithm allowed.
+    #[error("no token algorithm is allowed: configure at least one (e.g. RS256)")]
+    NoAlgorithms,
+    /// No expected audience.
+    #[error("no audience configured: set the resource URL this server answers for")]
+    NoAudience,
+    /// No trusted issuer.
+    #[error("no issuer configured: set the issuer whose tokens this server trusts")]
+    NoIssuer,
+    /// No key.
+    #[error("no verification key configured")]
+    NoKeys,
+    /// HMAC next to asymmetric keys or algorithms: a public key must never double as an HMAC secret.
+    #[error("HMAC (HS*) algorithms or keys cannot be mixed with asymmetric ones")]
+    MixedHmac,
+    /// A key that none of the allowed algorithms can use.
+    #[error("key {0} fits none of the allowed algorithms")]
+    UnusableKey(String),
+    /// Leeway beyond five minutes.
+    #[error("leeway of {0} s is too large (at most 300 s)")]
+    LeewayTooLarge(u64),
+}
+
+/// Builds a [`JwtVerifier`].
+#[derive(Default)]
+pub struct JwtVerifierBuilder {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    keys: Vec<VerificationKey>,
+    leeway: Option<Duration>,
+    mapping: Option<ClaimsMapping>,
+    max_token_bytes: Option<usize>,
+    accepted_types: Option<Vec<String>>,
+}
+
+impl JwtVerifier {
+    /// Starts a verifier.
+    pub fn builder() -> JwtVerifierBuilder {
+        JwtVerifierBuilder::default()
+    }
+
+    fn verify_sync(&self, token: &str) -> Result<Principal, AuthError> {
+        if token.len() > self.max_token_bytes {
+            return Err(AuthError::TooLarge(self.max_token_bytes));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+        let validation = self
+            .validations
+            .get(&header.alg)
+            .ok_or(AuthError::AlgorithmNotAllowed)?;
+        if let Some(typ) = &header.typ {
+            if !self
+                .accepted_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(typ))
+            {
+                return Err(AuthError::WrongType);
+            }
+        }
+        let kid = header.kid.as_deref();
+        let mut last = AuthError::UnknownKey;
+        for candidate in self.keys.iter().filter(|k| k.matches(header.alg, kid)) {
+            match jsonwebtoken::decode::<Map<String, Value>>(token, &candidate.key, validation) {
+                Ok(data) => return self.mapping.principal(data.claims),
+                Err(e) => {
+                    last = map_error(e.kind());
+                    // Only a bad signature may mean "another key"; anything else is final.
+                    if last != AuthError::BadSignature {
+                        return Err(last);
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+impl TokenVerifier for JwtVerifier {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        Box::pin(std::future::ready(self.verify_sync(token)))
+    }
+}
+
+fn map_error(kind: &ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::InvalidSignature => AuthError::BadSignature,
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidAudience => AuthError::WrongAudience,
+        ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+        ErrorKind::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
+        ErrorKind::InvalidClaimFormat(c) => AuthError::ClaimType {
+            claim: c.clone(),
+            expected: "of its registered type",
+        },
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => AuthError::AlgorithmNotAllowed,
+        ErrorKind::InvalidEcdsaKey
+        | ErrorKind::InvalidEddsaKey
+        | ErrorKind::InvalidRsaKey(_)
+        | ErrorKind::InvalidKeyFormat => AuthError::UnknownKey,
+        _ => AuthError::Malformed,
+    }
+}
+
+impl JwtVerifierBuilder {
+    /// The trusted issuer (`iss` must equal it). Call again to trust several issuers that share keys.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// An accepted audience: this server's canonical resource URL (`aud` must contain one).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The allowed algorithms; the token header never chooses outside them.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms.extend(algorithms);
+        self
+    }
+
+    /// A trusted key.
+    pub fn key(mut self, key: VerificationKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Trusted keys.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = VerificationKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Clock leeway for `exp` and `nbf` ([`DEFAULT_LEEWAY`] unless set; at most 300 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// Where permissions, scopes and roles are read from, and the role policy.
+    pub fn claims(mut self, mapping: ClaimsMapping) -> Self {
+        self.mapping = Some(mapping);
+        self
+    }
+
+    /// Cap on the token's length ([`DEFAULT_MAX_TOKEN_BYTES`] unless set).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = Some(bytes);
+        self
+    }
+
+    /// Accepted `typ` header values (case-insensitive; an absent `typ` is accepted). Default:
+    /// `JWT`, `at+jwt`, `application/at+jwt`.
+    pub fn accepted_types(mut self, types: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.accepted_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The verifier, or why the configuration is unsafe.
+    pub fn build(self) -> Result<JwtVerifier, ConfigError> {
+        crypto::ensure_provider();
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::NoAlgorithms);
+        }
+        if self.audiences.is_empty() {
+            return Err(ConfigError::NoAudience);
+        }
+        if self.issuers.is_empty() {
+            return Err(ConfigError::NoIssuer);
+        }
+        if self.keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        let hmac_alg = self
+            .algorithms
+            .iter()
+            .any(|a| a.family() == AlgorithmFamily::Hmac);
+        let other_alg = self
+            .algorithms
+            .iter()
+            .any(|a| a.family() != AlgorithmFamily::Hmac);
+        let hmac_key = self.keys.iter().any(|k| k.family == AlgorithmFamily::Hmac);
+        let other_key = self.keys.iter().any(|k| k.family != AlgorithmFamily::Hmac);
+        if (hmac_alg || hmac_key) && (other_alg || other_key) {
+            return Err(ConfigError::MixedHmac);
+        }
+        for key in &self.keys {
+            if !self
+                .algorithms
+                .iter()
+                .any(|a| key.matches(*a, key.kid.as_deref()))
+            {
+                return Err(ConfigError::UnusableKey(
+                    key.kid
+                        .clone()
+                        .unwrap_or_else(|| format!("{:?}", key.family)),
+                ));
+            }
+        }
+        let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs();
+        if leeway > 300 {
+            return Err(ConfigError::LeewayTooLarge(leeway));
+        }
+        let validations = self
+            .algorithms
+            .iter()
+            .map(|alg| {
+                let mut v = Validation::new(*alg);
+                v.set_issuer(&self.issuers);
+                v.set_audience(&self.audiences);
+                v.set_required_spec_claims(&["exp", "iss", "aud"]);
+                v.validate_exp = true;
+                v.validate_nbf = true;
+                v.validate_aud = true;
+                v.leeway = leeway;
+                (*alg, v)
+            })
+            .collect();
+        Ok(JwtVerifier {
+            keys: self.keys,
+            validations,
+            accepted_types: self.accepted_types.unwrap_or_else(|| {
+                vec!["JWT".into(), "at+jwt".into(), "application/at+jwt".into()]
+            }),
+            mapping: self.mapping.unwrap_or_default(),
+            max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! Fetching a JWKS once (at start-up) from a URL or through OIDC / RFC 8414 discovery.
+//! Responses are size-capped and time-limited; only configured URLs are fetched, never a URL a
+//! token names.
+
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+
+/// The most a metadata or JWKS response may hold.
+pub const MAX_RESPONSE_BYTES: usize = 512 * 1024;
+/// The time one fetch may take.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why keys could not be fetched.
+#[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each field is named in its variant's message
+pub enum FetchError {
+    /// Transport failure or timeout.
+    #[error("fetching {url} failed: {reason}")]
+    Http { url: String, reason: String },
+    /// Not a 2xx answer.
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    /// Larger than [`MAX_RESPONSE_BYTES`].
+    #[error("{url} answered more than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge { url: String },
+    /// Not the expected JSON document.
+    #[error("{url} did not answer a valid {what}: {reason}")]
+    Document {
+        url: String,
+        what: &'static str,
+        reason: String,
+    },
+}
+
+fn client() -> Result<reqwest::Client, FetchError> {
+    reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| FetchError::Http {
+            url: String::new(),
+            reason: e.to_string(),
+        })
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    what: &'static str,
+) -> Result<T, FetchError> {
+    let http = |e: reqwest::Error| FetchError::Http {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut response = client()?
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(http)?;
+    if !response.status().is_success() {
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status: response.status().as_u16(),
+        });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(http)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(FetchError::TooLarge {
+                url: url.to_owned(),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| FetchError::Document {
+        url: url.to_owned(),
+        what,
+        reason: e.to_string(),
+    })
+}
+
+/// The JWKS at `url`.
+pub async fn fetch_jwks(url: &str) -> Result<JwkSet, FetchError> {
+    get_json(url, "JWK set").await
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    issuer: Option<String>,
+    jwks_uri: String,
+}
+
+/// The `jwks_uri` of `issuer`, from `/.well-known/openid-configuration`, else RFC 8414's
+/// `/.well-known/oauth-authorization-server`. The document's `issuer` must equal `issuer`.
+pub async fn discover_jwks_uri(issuer: &str) -> Result<String, FetchError> {
+    let base = issuer.trim_end_matches('/');
+    let candidates = [
+        format!("{base}/.well-known/openid-configuration"),
+        oauth_metadata_url(issuer),
+    ];
+    let mut last = None;
+    for url in candidates {
+        match get_json::<Metadata>(&url, "authorization server metadata").await {
+            Ok(meta) => {
+                if let Some(found) = &meta.issuer {
+                    if found.trim_end_matches('/') != base {
+                        return Err(FetchError::Document {
+                            url,
+                            what: "authorization server metadata",
+                            reason: format!("its issuer `{found}` is not `{issuer}`"),
+                        });
+                    }
+                }
+                return Ok(meta.jwks_uri);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(FetchError::Http {
+        url: issuer.to_owned(),
+        reason: "no metadata".into(),
+    }))
+}
+
+/// RFC 8414 §3: the well-known segment goes between host and path.
+fn oauth_metadata_url(issuer: &str) -> String {
+    let trimmed = issuer.trim_end_matches('/');
+    match trimmed.find("://").map(|i| i + 3) {
+        Some(start) => match trimmed[start..].find('/') {
+            Some(slash) => {
+                let (origin, path) = trimmed.split_at(start + slash);
+                format!("{origin}/.well-known/oauth-authorization-server{path}")
+            }
+            None => format!("{trimmed}/.well-known/oauth-authorization-server"),
+        },
+        None => format!("{trimmed}/.well-known/oauth-authorization-server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc8414_inserts_the_well_known_segment() {
+        assert_eq!(
+            super::oauth_metadata_url("https://as.example/tenant1"),
+            "https://as.example/.well-known/oauth-authorization-server/tenant1"
+        );
+        assert_eq!(
+            super::oauth_metadata_url("https://as.example/"),
+            "https://as.example/.well-known/oauth-authorization-server"
+        );
+    }
+}
