@@ -18,6 +18,8 @@ use crate::verify::{JwtVerifier, JwtVerifierBuilder, VerificationKey};
 
 /// The path the issuer's JWKS is served at by [`DevIssuer::router`].
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// The path of the issuer's OIDC discovery document.
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// An in-memory ES256 issuer.
 pub struct DevIssuer {
@@ -40,6 +42,7 @@ impl DevIssuer {
         issuer: impl Into<String>,
         audience: impl Into<String>,
     ) -> Result<Self, DevIssuerError> {
+        crate::verify::install_crypto_provider();
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
             .map_err(|_| DevIssuerError("key generation failed".into()))?;
@@ -117,13 +120,24 @@ impl DevIssuer {
         jsonwebtoken::encode(&header, &all, &self.encoding).unwrap_or_default()
     }
 
-    /// Routes serving the JWKS at [`JWKS_PATH`].
+    /// Routes serving the JWKS at [`JWKS_PATH`] and a minimal OIDC discovery document (issuer and
+    /// `jwks_uri`) at [`DISCOVERY_PATH`], so verifiers can find the keys from the issuer URL alone.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let jwks = serde_json::to_value(self.jwks()).unwrap_or(Value::Null);
-        Router::new().route(
-            JWKS_PATH,
-            get(move || std::future::ready(Json(jwks.clone()))),
-        )
+        let discovery = json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{}{JWKS_PATH}", self.issuer.trim_end_matches('/')),
+            "id_token_signing_alg_values_supported": ["ES256"],
+        });
+        Router::new()
+            .route(
+                JWKS_PATH,
+                get(move || std::future::ready(Json(jwks.clone()))),
+            )
+            .route(
+                DISCOVERY_PATH,
+                get(move || std::future::ready(Json(discovery.clone()))),
+            )
     }
 }
 

@@ -1,1 +1,244 @@
+//! Support for the end-to-end tests: an MCP client that speaks raw JSON-RPC over HTTP (so every
+//! status, header and error shape is visible), and a helper that serves any rmcp handler.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use mcp_rbac::bearer::BearerAuthLayer;
+use mcp_rbac::metadata::ProtectedResource;
+use mcp_rbac::testkit::DevIssuer;
+use mcp_rbac::verify::TokenVerifier;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+use tower::Layer;
+
+/// The protocol version the tests speak.
+pub const PROTOCOL: &str = "2025-11-25";
+
+/// One HTTP answer, with the JSON-RPC message (or JSON body) parsed out of JSON or SSE.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: http::HeaderMap,
+    /// The JSON body, or the JSON-RPC response found in an SSE stream; `Null` if none.
+    pub json: Value,
+    /// The raw body.
+    pub raw: String,
+}
+
+impl Reply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The JSON-RPC `error` object, if any.
+    pub fn rpc_error(&self) -> Option<&Value> {
+        self.json.get("error")
+    }
+
+    /// The JSON-RPC `result` object, if any.
+    pub fn result(&self) -> Option<&Value> {
+        self.json.get("result")
+    }
+}
+
+/// A raw MCP client for one endpoint and one (optional) bearer token.
+#[derive(Clone)]
+pub struct Mcp {
+    http: reqwest::Client,
+    url: String,
+    token: Option<String>,
+    session: Option<String>,
+}
+
+impl Mcp {
+    /// A client of `url` sending `token` as a bearer credential.
+    pub fn new(url: &str, token: Option<&str>) -> Self {
+        Mcp {
+            http: reqwest::Client::new(),
+            url: url.to_owned(),
+            token: token.map(str::to_owned),
+            session: None,
+        }
+    }
+
+    /// A POST of `body` with the given extra headers (raw values, so tests can send junk).
+    pub async fn post_with(&self, body: &Value, headers: &[(&str, &[u8])]) -> Reply {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", PROTOCOL)
+            .body(body.to_string());
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(session) = &self.session {
+            request = request.header("mcp-session-id", session);
+        }
+        for (name, value) in headers {
+            let value = http::HeaderValue::from_bytes(value).expect("test header value");
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let raw = response.text().await.unwrap_or_default();
+        let json = parse_body(&raw);
+        Reply {
+            status,
+            headers,
+            json,
+            raw,
+        }
+    }
+
+    /// A POST of `body`.
+    pub async fn post(&self, body: &Value) -> Reply {
+        self.post_with(body, &[]).await
+    }
+
+    /// `initialize` + `notifications/initialized`, keeping the session id if the server made one.
+    pub async fn initialize(&mut self) -> Reply {
+        let reply = self
+            .post(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}))
+            .await;
+        if let Some(session) = reply.header("mcp-session-id") {
+            self.session = Some(session.to_owned());
+            let note = self
+                .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+                .await;
+            assert!(
+                note.status < 300,
+                "initialized notification: {}",
+                note.status
+            );
+        }
+        reply
+    }
+
+    /// `tools/call`.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Reply {
+        self.post(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}))
+            .await
+    }
+
+    /// `tools/list`.
+    pub async fn list_tools(&self) -> Reply {
+        self.post(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}))
+            .await
+    }
+
+    /// `prompts/get`.
+    pub async fn get_prompt(&self, name: &str, arguments: Value) -> Reply {
+        self.post(&json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/get", "params": {"name": name, "arguments": arguments}}))
+            .await
+    }
+
+    /// `prompts/list`.
+    pub async fn list_prompts(&self) -> Reply {
+        self.post(&json!({"jsonrpc": "2.0", "id": 4, "method": "prompts/list", "params": {}}))
+            .await
+    }
+}
+
+/// A JSON body, or the first JSON-RPC response (a message with an `id` and a result or error)
+/// among an SSE stream's `data:` lines.
+fn parse_body(raw: &str) -> Value {
+    if let Ok(v) = serde_json::from_str::<Value>(raw) {
+        return v;
+    }
+    raw.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some() && (v.get("result").is_some() || v.get("error").is_some()))
+        .unwrap_or(Value::Null)
+}
+
+/// Names in a `tools/list` or `prompts/list` result, sorted.
+pub fn names(reply: &Reply, key: &str) -> Vec<String> {
+    let mut names: Vec<String> = reply
+        .result()
+        .and_then(|r| r.get(key))
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A server started by [`serve`].
+pub struct Served {
+    /// `http://127.0.0.1:<port>/mcp`.
+    pub url: String,
+    /// Its address.
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Serves `factory`'s handler at `/mcp` on a free loopback port, stateless with JSON answers,
+/// behind the bearer layer when `verifier` is given.
+pub async fn serve<S, F>(factory: F, verifier: Option<Arc<dyn TokenVerifier>>) -> Served
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let url = format!("http://{addr}/mcp");
+    let stop = CancellationToken::new();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_cancellation_token(stop.child_token());
+    let mcp = StreamableHttpService::new(
+        move || Ok(factory()),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let app = match verifier {
+        Some(verifier) => {
+            let resource = ProtectedResource::new(url.clone()).expect("resource");
+            let auth = BearerAuthLayer::new(verifier, &resource);
+            Router::new()
+                .route_service("/mcp", auth.layer(mcp))
+                .merge(resource.router())
+        }
+        None => Router::new().route_service("/mcp", mcp),
+    };
+    let token = stop.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await;
+    });
+    Served { url, addr, stop }
+}
+
+/// A development issuer for a server at `url`, and a verifier of its tokens (default claims mapping).
+pub fn issuer_for(url: &str) -> (DevIssuer, Arc<dyn TokenVerifier>) {
+    let issuer = DevIssuer::generate("https://issuer.test", url).expect("issuer");
+    let verifier = issuer.verifier_builder().build().expect("verifier");
+    (issuer, Arc::new(verifier))
+}

@@ -1,6 +1,6 @@
 //! `#[mcp_rbac::tool_router]` / `#[mcp_rbac::prompt_router]`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::{parse_quote, FnArg, GenericArgument, ImplItem, ItemImpl, Pat, PathArguments, Type};
 
@@ -193,42 +193,46 @@ fn requirement_tokens(req: &Requirement) -> TokenStream {
     }
 }
 
-/// `caller: Option<Principal>` becomes `OptionalPrincipal(caller): OptionalPrincipal`: rmcp's
-/// extractor trait cannot be implemented for `Option<Principal>` outside rmcp (orphan rule).
+/// `caller: Option<Principal>` becomes `OptionalPrincipal::<Principal>(caller):
+/// OptionalPrincipal<Principal>`: rmcp's extractor trait cannot be implemented for
+/// `Option<Principal>` outside rmcp (orphan rule). The user's `Principal` path is kept.
 fn optional_principal_params(inputs: &mut syn::punctuated::Punctuated<FnArg, syn::Token![,]>) {
     for input in inputs.iter_mut() {
         let FnArg::Typed(pat_type) = input else {
             continue;
         };
-        if !is_option_of_principal(&pat_type.ty) {
+        let Some(inner) = option_of_principal(&pat_type.ty) else {
             continue;
-        }
-        let span = Span::call_site();
+        };
         let pat = &pat_type.pat;
         let new_pat: Pat = match &**pat {
             Pat::Wild(_) => parse_quote!(_),
-            _ => parse_quote!(::mcp_rbac::__private::OptionalPrincipal(#pat)),
+            _ => parse_quote!(::mcp_rbac::__private::OptionalPrincipal::<#inner>(#pat)),
         };
-        pat_type.pat = Box::new(new_pat);
-        pat_type.ty =
-            Box::new(syn::parse_quote_spanned!(span=> ::mcp_rbac::__private::OptionalPrincipal));
+        *pat_type.pat = new_pat;
+        *pat_type.ty = parse_quote!(::mcp_rbac::__private::OptionalPrincipal<#inner>);
     }
 }
 
-fn is_option_of_principal(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
-    let Some(last) = path.path.segments.last() else {
-        return false;
-    };
+/// `Principal` (as the user wrote its path) when `ty` is `Option<Principal>`.
+fn option_of_principal(ty: &Type) -> Option<Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
     if last.ident != "Option" {
-        return false;
+        return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return false;
+        return None;
     };
-    matches!(
-        args.args.first(),
-        Some(GenericArgument::Type(Type::Path(inner)))
-            if inner.path.segments.last().is_some_and(|s| s.ident == "Principal")
-    )
+    match args.args.first() {
+        Some(GenericArgument::Type(inner @ Type::Path(p)))
+            if p.path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Principal") =>
+        {
+            Some(inner.clone())
+        }
+        _ => None,
+    }
 }

@@ -57,9 +57,7 @@ pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
                     &mut errors,
                     syn::Error::new_spanned(
                         list,
-                        format!(
-                            "`requires` takes its requirement after `=`: `requires = \"Admin.Write\"` or `requires = any(\"User.Write\", \"Admin.Write\")`"
-                        ),
+                        "`requires` takes its requirement after `=`: `requires = \"Admin.Write\"` or `requires = any(\"User.Write\", \"Admin.Write\")`",
                     ),
                 ),
                 Meta::Path(path) => push(

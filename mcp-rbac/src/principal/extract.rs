@@ -30,12 +30,14 @@ impl<C: AsRequestContext> FromContextPart<C> for Principal {
 }
 
 /// The extractor behind an `Option<Principal>` tool parameter: `#[mcp_rbac::tool_router]`
-/// rewrites `caller: Option<Principal>` to `OptionalPrincipal(caller): OptionalPrincipal`,
-/// because rmcp's extractor trait cannot be implemented for `Option<Principal>` here.
+/// rewrites `caller: Option<Principal>` to `OptionalPrincipal::<Principal>(caller):
+/// OptionalPrincipal<Principal>`, because rmcp's extractor trait cannot be implemented for
+/// `Option<Principal>` here. The parameter keeps naming the user's `Principal` path, so their
+/// import stays used.
 #[derive(Clone, Debug)]
-pub struct OptionalPrincipal(pub Option<Principal>);
+pub struct OptionalPrincipal<P = Principal>(pub Option<P>);
 
-impl<C: AsRequestContext> FromContextPart<C> for OptionalPrincipal {
+impl<C: AsRequestContext> FromContextPart<C> for OptionalPrincipal<Principal> {
     fn from_context_part(context: &mut C) -> Result<Self, rmcp::ErrorData> {
         Ok(OptionalPrincipal(
             principal_from_context(context.as_request_context()).cloned(),

@@ -5,7 +5,10 @@
 
 use std::sync::Once;
 
-pub(crate) fn ensure_provider() {
+/// Installs aws-lc-rs as jsonwebtoken's process-wide backend unless one is installed already.
+/// mcp-rbac calls it before any signing or verification; call it yourself before using
+/// jsonwebtoken directly in a process where both of its backend features may be on.
+pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // Err means a provider is installed already (by the application): keep theirs.

@@ -216,7 +216,7 @@ impl JwtVerifierBuilder {
 
     /// The verifier, or why the configuration is unsafe.
     pub fn build(self) -> Result<JwtVerifier, ConfigError> {
-        crypto::ensure_provider();
+        crypto::install_crypto_provider();
         if self.algorithms.is_empty() {
             return Err(ConfigError::NoAlgorithms);
         }

@@ -9,6 +9,7 @@ pub mod remote;
 
 use futures::future::BoxFuture;
 
+pub use crypto::install_crypto_provider;
 pub use jsonwebtoken::Algorithm;
 pub use jwt::{
     ConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,

@@ -1,0 +1,359 @@
+//! `JwtVerifier` against tokens signed with every supported algorithm, keys given as secret, PEM
+//! and JWK, and the strict defaults: every refusal names its reason.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use mcp_rbac::verify::{
+    install_crypto_provider, Algorithm, AuthError, ConfigError, JwtVerifier, TokenVerifier,
+    VerificationKey,
+};
+use serde_json::{json, Value};
+
+const ISS: &str = "https://issuer.test";
+const AUD: &str = "https://mcp.test/mcp";
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-hmac";
+
+fn key(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/testdata/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("test key")
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn claims(extra: Value) -> Value {
+    let mut base =
+        json!({"sub": "alice", "iss": ISS, "aud": AUD, "exp": now() + 300, "permissions": ["A"]});
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        if v.is_null() {
+            base.as_object_mut().unwrap().remove(&k);
+        } else {
+            base[k] = v;
+        }
+    }
+    base
+}
+
+fn sign(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
+    install_crypto_provider();
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    encode(&header, claims, key).expect("sign")
+}
+
+fn verifier(algorithms: &[Algorithm], keys: Vec<VerificationKey>) -> JwtVerifier {
+    JwtVerifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .algorithms(algorithms.iter().copied())
+        .keys(keys)
+        .build()
+        .expect("verifier")
+}
+
+async fn check(v: &JwtVerifier, token: &str) -> Result<String, AuthError> {
+    v.verify(token).await.map(|p| p.subject().to_owned())
+}
+
+/// (algorithm, private key for signing, verification key from PEM)
+fn asymmetric() -> Vec<(Algorithm, EncodingKey, VerificationKey)> {
+    let rsa = || EncodingKey::from_rsa_pem(&key("rsa2048.pem")).unwrap();
+    let rsa_pub = || VerificationKey::from_pem(&key("rsa2048.pub.pem")).unwrap();
+    vec![
+        (Algorithm::RS256, rsa(), rsa_pub()),
+        (Algorithm::RS384, rsa(), rsa_pub()),
+        (Algorithm::RS512, rsa(), rsa_pub()),
+        (Algorithm::PS256, rsa(), rsa_pub()),
+        (Algorithm::PS384, rsa(), rsa_pub()),
+        (Algorithm::PS512, rsa(), rsa_pub()),
+        (
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(&key("p256.pem")).unwrap(),
+            VerificationKey::from_pem(&key("p256.pub.pem")).unwrap(),
+        ),
+        (
+            Algorithm::ES384,
+            EncodingKey::from_ec_pem(&key("p384.pem")).unwrap(),
+            VerificationKey::from_pem(&key("p384.pub.pem")).unwrap(),
+        ),
+        (
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_pem(&key("ed25519.pem")).unwrap(),
+            VerificationKey::from_pem(&key("ed25519.pub.pem")).unwrap(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_asymmetric_algorithm_with_pem_keys() {
+    for (alg, signing, verifying) in asymmetric() {
+        let v = verifier(&[alg], vec![verifying]);
+        let token = sign(alg, None, &signing, &claims(json!({})));
+        assert_eq!(check(&v, &token).await, Ok("alice".into()), "{alg:?}");
+        // The same key family under another algorithm of the list is refused by the pin.
+        let other = if alg == Algorithm::RS256 {
+            Algorithm::RS384
+        } else {
+            Algorithm::RS256
+        };
+        if alg.family() == other.family() {
+            let token = sign(other, None, &signing, &claims(json!({})));
+            assert_eq!(
+                check(&v, &token).await,
+                Err(AuthError::AlgorithmNotAllowed),
+                "{alg:?} pinned"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_hmac_algorithm_with_a_secret() {
+    for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+        let v = verifier(&[alg], vec![VerificationKey::hmac_secret(SECRET).unwrap()]);
+        let token = sign(
+            alg,
+            None,
+            &EncodingKey::from_secret(SECRET),
+            &claims(json!({})),
+        );
+        assert_eq!(check(&v, &token).await, Ok("alice".into()), "{alg:?}");
+        let wrong = sign(
+            alg,
+            None,
+            &EncodingKey::from_secret(b"another secret of thirty-two bytes!!"),
+            &claims(json!({})),
+        );
+        assert_eq!(
+            check(&v, &wrong).await,
+            Err(AuthError::BadSignature),
+            "{alg:?}"
+        );
+    }
+    assert!(VerificationKey::hmac_secret(b"short").is_err());
+}
+
+#[tokio::test]
+async fn jwk_keys_select_by_kid() {
+    let jwks: Vec<Jwk> = serde_json::from_value(json!([
+        {"kty": "EC", "crv": "P-256", "kid": "ec-1", "alg": "ES256", "use": "sig",
+         "x": jwk_x("p256.pub.pem"), "y": jwk_y("p256.pub.pem")}
+    ]))
+    .unwrap();
+    let keys: Vec<VerificationKey> = jwks
+        .iter()
+        .map(|j| VerificationKey::from_jwk(j).unwrap())
+        .collect();
+    let v = verifier(&[Algorithm::ES256], keys);
+    let signing = EncodingKey::from_ec_pem(&key("p256.pem")).unwrap();
+    assert_eq!(
+        check(
+            &v,
+            &sign(Algorithm::ES256, Some("ec-1"), &signing, &claims(json!({})))
+        )
+        .await,
+        Ok("alice".into())
+    );
+    assert_eq!(
+        check(
+            &v,
+            &sign(Algorithm::ES256, Some("ec-2"), &signing, &claims(json!({})))
+        )
+        .await,
+        Err(AuthError::UnknownKey)
+    );
+    assert_eq!(
+        check(
+            &v,
+            &sign(Algorithm::ES256, None, &signing, &claims(json!({})))
+        )
+        .await,
+        Ok("alice".into())
+    );
+    // A symmetric JWK is never a verification key.
+    let oct: Jwk =
+        serde_json::from_value(json!({"kty": "oct", "k": "c2VjcmV0", "kid": "o"})).unwrap();
+    assert!(VerificationKey::from_jwk(&oct).is_err());
+}
+
+/// The public point of a P-256 SPKI PEM as JWK coordinates (the SPKI ends with 04 || x || y).
+fn point(name: &str) -> (String, String) {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let pem = String::from_utf8(key(name)).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(body).unwrap();
+    let xy = &der[der.len() - 64..];
+    (
+        URL_SAFE_NO_PAD.encode(&xy[..32]),
+        URL_SAFE_NO_PAD.encode(&xy[32..]),
+    )
+}
+fn jwk_x(name: &str) -> String {
+    point(name).0
+}
+fn jwk_y(name: &str) -> String {
+    point(name).1
+}
+
+#[tokio::test]
+async fn strict_claims() {
+    let signing = EncodingKey::from_rsa_pem(&key("rsa2048.pem")).unwrap();
+    let v = verifier(
+        &[Algorithm::RS256],
+        vec![VerificationKey::from_pem(&key("rsa2048.pub.pem")).unwrap()],
+    );
+    let t = |extra: Value| sign(Algorithm::RS256, None, &signing, &claims(extra));
+    let cases = [
+        (json!({"exp": now() - 120}), AuthError::Expired),
+        (json!({"exp": null}), AuthError::MissingClaim("exp".into())),
+        (json!({"iss": null}), AuthError::MissingClaim("iss".into())),
+        (json!({"aud": null}), AuthError::MissingClaim("aud".into())),
+        (
+            json!({"aud": "https://other.test/mcp"}),
+            AuthError::WrongAudience,
+        ),
+        (json!({"iss": "https://evil.test"}), AuthError::WrongIssuer),
+        (json!({"nbf": now() + 600}), AuthError::NotYetValid),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(check(&v, &t(extra.clone())).await, Err(expected), "{extra}");
+    }
+    // Within the default 30 s leeway.
+    assert_eq!(
+        check(&v, &t(json!({"exp": now() - 10}))).await,
+        Ok("alice".into())
+    );
+    // An audience array naming this resource is fine.
+    assert_eq!(
+        check(&v, &t(json!({"aud": ["https://x.test", AUD]}))).await,
+        Ok("alice".into())
+    );
+}
+
+#[tokio::test]
+async fn algorithm_confusion_and_header_keys() {
+    let rsa_pub_pem = key("rsa2048.pub.pem");
+    let v = verifier(
+        &[Algorithm::RS256],
+        vec![VerificationKey::from_pem(&rsa_pub_pem).unwrap()],
+    );
+    // HS256 "signed" with the RSA public key as the secret: refused by the algorithm pin.
+    let confused = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(&rsa_pub_pem),
+        &claims(json!({})),
+    );
+    assert_eq!(
+        check(&v, &confused).await,
+        Err(AuthError::AlgorithmNotAllowed)
+    );
+    // A token carrying its own key in `jwk` / `jku` is verified against configured keys only.
+    let attacker = EncodingKey::from_rsa_pem(&key("rsa2048-other.pem")).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.jku = Some("http://127.0.0.1:1/attacker-jwks.json".into());
+    header.x5u = Some("http://127.0.0.1:1/attacker.pem".into());
+    let token = encode(&header, &claims(json!({})), &attacker).unwrap();
+    assert_eq!(check(&v, &token).await, Err(AuthError::BadSignature));
+    // `typ` other than a JWT access token type.
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("id+jwt".into());
+    let signing = EncodingKey::from_rsa_pem(&key("rsa2048.pem")).unwrap();
+    let token = encode(&header, &claims(json!({})), &signing).unwrap();
+    assert_eq!(check(&v, &token).await, Err(AuthError::WrongType));
+    header.typ = Some("at+JWT".into());
+    let token = encode(&header, &claims(json!({})), &signing).unwrap();
+    assert_eq!(check(&v, &token).await, Ok("alice".into()));
+    // Oversized tokens are refused before parsing.
+    let big = format!("{}.{}.{}", "a".repeat(10_000), "b".repeat(10_000), "c");
+    assert_eq!(check(&v, &big).await, Err(AuthError::TooLarge(16 * 1024)));
+}
+
+#[test]
+fn unsafe_configurations_refuse_to_build() {
+    let rsa = || VerificationKey::from_pem(&key("rsa2048.pub.pem")).unwrap();
+    let hmac = || VerificationKey::hmac_secret(SECRET).unwrap();
+    let base = || JwtVerifier::builder().issuer(ISS).audience(AUD);
+    let err = |b: mcp_rbac::verify::JwtVerifierBuilder| b.build().err();
+    assert_eq!(err(base().key(rsa())), Some(ConfigError::NoAlgorithms));
+    assert_eq!(
+        err(JwtVerifier::builder()
+            .issuer(ISS)
+            .algorithms([Algorithm::RS256])
+            .key(rsa())),
+        Some(ConfigError::NoAudience)
+    );
+    assert_eq!(
+        err(JwtVerifier::builder()
+            .audience(AUD)
+            .algorithms([Algorithm::RS256])
+            .key(rsa())),
+        Some(ConfigError::NoIssuer)
+    );
+    assert_eq!(
+        err(base().algorithms([Algorithm::RS256])),
+        Some(ConfigError::NoKeys)
+    );
+    assert_eq!(
+        err(base()
+            .algorithms([Algorithm::RS256, Algorithm::HS256])
+            .key(rsa())),
+        Some(ConfigError::MixedHmac)
+    );
+    assert_eq!(
+        err(base().algorithms([Algorithm::RS256]).key(rsa()).key(hmac())),
+        Some(ConfigError::MixedHmac)
+    );
+    assert!(matches!(
+        err(base().algorithms([Algorithm::ES256]).key(rsa())),
+        Some(ConfigError::UnusableKey(_))
+    ));
+    assert_eq!(
+        err(base()
+            .algorithms([Algorithm::RS256])
+            .key(rsa())
+            .leeway(std::time::Duration::from_secs(3600))),
+        Some(ConfigError::LeewayTooLarge(3600))
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_verifier_is_not_an_allow() {
+    use futures::future::BoxFuture;
+    use mcp_rbac::Principal;
+    struct Panics;
+    impl TokenVerifier for Panics {
+        fn verify<'a>(&'a self, _token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+            Box::pin(async { panic!("verifier bug") })
+        }
+    }
+    use http_body_util::BodyExt;
+    use tower::{Service, ServiceExt};
+    let resource = mcp_rbac::metadata::ProtectedResource::new("http://127.0.0.1:9/mcp").unwrap();
+    let layer = mcp_rbac::bearer::BearerAuthLayer::new(std::sync::Arc::new(Panics), &resource);
+    let inner = tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::from("tool ran")))
+    });
+    let mut service = tower::Layer::layer(&layer, inner);
+    let request = http::Request::builder()
+        .header("authorization", "Bearer abc.def.ghi")
+        .body(String::new())
+        .unwrap();
+    let response = service.ready().await.unwrap().call(request).await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        &body[..],
+        br#"{"error":"invalid_token","error_description":"token could not be verified"}"#
+    );
+}
