@@ -3,7 +3,8 @@
 //!
 //! Each entry point hands off to three steps: [`parse`] turns attributes into a small [`model`],
 //! [`validate`] checks it (every error a `syn::Error` spanned on the user's tokens), and [`expand`]
-//! writes the code. Generated code reaches runtime items only through `::mcp_rbac::__private`.
+//! writes the code, keeping the user's item even next to an error so that only our message shows.
+//! Generated code reaches runtime items only through `::mcp_rbac::__private`.
 
 use proc_macro::TokenStream;
 
@@ -60,6 +61,6 @@ pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
     ))
 }
 
-fn run(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
-    result.unwrap_or_else(syn::Error::into_compile_error).into()
+fn run(expansion: expand::Expansion) -> TokenStream {
+    expansion.into_tokens().into()
 }

@@ -19,7 +19,7 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
             syn::Error::new(
                 *span,
                 format!(
-                    "`requires` is given more than once on `{fn_ident}`\n  help: combine them in one requirement: `requires = all(\"A\", \"B\")` or `requires = any(\"A\", \"B\")`"
+                    "`requires` is given more than once on `{fn_ident}`\nhelp: combine them in one requirement: `requires = all(\"A\", \"B\")` or `requires = any(\"A\", \"B\")`"
                 ),
             ),
         );
@@ -27,7 +27,10 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
     for span in raw.public.iter().skip(1) {
         push(
             &mut errors,
-            syn::Error::new(*span, "`public` is given more than once"),
+            syn::Error::new(
+                *span,
+                "`public` is given more than once\nhelp: remove this `public`",
+            ),
         );
     }
     if let (Some(public), false) = (raw.public.first(), raw.requires.is_empty()) {
@@ -36,7 +39,7 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
             syn::Error::new(
                 *public,
                 format!(
-                    "`{fn_ident}` is marked both `public` and `requires = …`\n  help: keep `requires = …` to check a permission, or keep `public` to let any authenticated caller in, not both"
+                    "`{fn_ident}` is marked both `public` and `requires = …`\nhelp: keep `requires = …` to check a permission, or keep `public` to let any authenticated caller in, not both"
                 ),
             ),
         );
@@ -44,10 +47,10 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
     if raw.public.is_empty() && raw.requires.is_empty() {
         push(
             &mut errors,
-            syn::Error::new(
-                raw.attr_span,
+            syn::Error::new_spanned(
+                &raw.attr,
                 format!(
-                    "{attr} `{fn_ident}` has no access rule, and mcp-rbac denies by default\n  help: add `requires = \"Permission.Name\"` (or `any(..)` / `all(..)`), or `public` if every authenticated caller may use it: `#[{attr}(requires = \"Admin.Write\", ..)]`"
+                    "{attr} `{fn_ident}` has no access rule, and mcp-rbac denies by default\nhelp: add `requires = \"Permission.Name\"` (or `any(..)` / `all(..)`), or `public` if every authenticated caller may use it: `#[{attr}(requires = \"Admin.Write\", ..)]`"
                 ),
             ),
         );
@@ -94,7 +97,7 @@ fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
                     syn::Error::new(
                         *span,
                         format!(
-                            "`{word}()` needs at least one requirement: an empty `{word}` {meaning}\n  help: list the permissions, e.g. `{word}(\"User.Write\", \"Admin.Write\")`, or use `public` for a tool every authenticated caller may use"
+                            "`{word}()` needs at least one requirement: an empty `{word}` {meaning}\nhelp: list the permissions, e.g. `{word}(\"User.Write\", \"Admin.Write\")`, or use `public` for a tool every authenticated caller may use"
                         ),
                     ),
                 );
@@ -109,23 +112,41 @@ fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
 /// The rule for a permission name, shared by the macro and (as text) the runtime docs.
 pub fn permission_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
-        return Err("a permission name cannot be empty\n  help: name the permission, e.g. `\"Admin.Write\"`".into());
+        return Err(
+            "a permission name cannot be empty\nhelp: name the permission, e.g. `\"Admin.Write\"`"
+                .into(),
+        );
     }
-    if name.ends_with(".*") || name == "*" || name.contains('*') {
+    if name.contains('*') {
+        let example = match name.strip_suffix(".*") {
+            Some(prefix) if !prefix.is_empty() && !prefix.contains('*') => {
+                format!("{prefix}.Write")
+            }
+            _ => "Admin.Write".to_string(),
+        };
         return Err(format!(
-            "`{name}` is a wildcard, and a requirement names one exact permission\n  help: wildcards such as `Admin.*` belong in a role policy (they grant); a tool requires a name such as `\"{}Write\"`",
-            name.trim_end_matches('*')
+            "`{name}` is a wildcard, and a requirement names one exact permission\nhelp: wildcards such as `Admin.*` belong in a role policy (they grant); a tool requires a name such as `\"{example}\"`"
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| FORBIDDEN.contains(c)) {
+        let (one_of, every) = if c == ',' {
+            let parts: Vec<String> = name.split(',').map(|p| format!("{:?}", p.trim())).collect();
+            let parts = parts.join(", ");
+            (format!("any({parts})"), format!("all({parts})"))
+        } else {
+            (
+                "any(\"A\", \"B\")".to_string(),
+                "all(\"A\", \"B\")".to_string(),
+            )
+        };
+        return Err(format!(
+            "a permission name cannot contain `{c}` (in `{}`)\nhelp: to combine permissions, write `{one_of}` (one of them) or `{every}` (every one)",
+            name.escape_debug()
         ));
     }
     if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
-            "a permission name cannot contain whitespace or control characters (found {c:?} in `{}`)\n  help: scopes and permissions are single words, e.g. `\"products:write\"`",
-            name.escape_debug()
-        ));
-    }
-    if let Some(c) = name.chars().find(|c| FORBIDDEN.contains(c)) {
-        return Err(format!(
-            "a permission name cannot contain `{c}` (in `{}`)\n  help: to combine permissions, use `any(\"A\", \"B\")` or `all(\"A\", \"B\")`",
+            "a permission name cannot contain whitespace or control characters (found {c:?} in `{}`)\nhelp: scopes and permissions are single words, e.g. `\"products:write\"`",
             name.escape_debug()
         ));
     }
@@ -134,4 +155,26 @@ pub fn permission_name(name: &str) -> Result<(), String> {
 
 fn push(errors: &mut Option<syn::Error>, e: syn::Error) {
     crate::parse::push_error(errors, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permission_name;
+
+    #[test]
+    fn permission_names_get_a_fix_in_the_message() {
+        assert!(permission_name("Admin.Write").is_ok());
+        assert!(permission_name("products:write").is_ok());
+        assert!(permission_name("Admin.*")
+            .unwrap_err()
+            .contains("`\"Admin.Write\"`"));
+        assert!(permission_name("*")
+            .unwrap_err()
+            .contains("`\"Admin.Write\"`"));
+        assert!(permission_name("A.Write, B.Write")
+            .unwrap_err()
+            .contains("`any(\"A.Write\", \"B.Write\")`"));
+        assert!(permission_name("").is_err());
+        assert!(permission_name("Admin Write").is_err());
+    }
 }

@@ -6,20 +6,42 @@ use quote::{quote, ToTokens};
 use syn::{parse_quote, ImplItem, ItemImpl};
 
 use crate::model::{last_segment_is, HandlerArgs, Kind};
-use crate::parse;
+use crate::parse::{self, push_error};
 
-pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let args = parse::handler_args(kind, attr)?;
-    let mut item_impl: ItemImpl = syn::parse2(input)?;
+use super::Expansion;
+
+pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
+    let (args, mut errors) = parse::handler_args(kind, attr);
+    let mut item_impl: ItemImpl = match syn::parse2(input.clone()) {
+        Ok(item_impl) => item_impl,
+        Err(e) => {
+            let message = format!(
+                "`#[mcp_rbac::{}_handler]` goes on `impl rmcp::ServerHandler for MyServer {{}}`",
+                kind.attr()
+            );
+            push_error(&mut errors, syn::Error::new(e.span(), message));
+            return Expansion {
+                code: input,
+                errors,
+            };
+        }
+    };
     if item_impl.trait_.is_none() {
-        return Err(syn::Error::new_spanned(
-            &item_impl.self_ty,
-            format!(
-                "`#[mcp_rbac::{}_handler]` goes on `impl rmcp::ServerHandler for {} {{}}`",
-                kind.attr(),
-                item_impl.self_ty.to_token_stream()
+        push_error(
+            &mut errors,
+            syn::Error::new_spanned(
+                &item_impl.self_ty,
+                format!(
+                    "`#[mcp_rbac::{}_handler]` goes on `impl rmcp::ServerHandler for {} {{}}`",
+                    kind.attr(),
+                    item_impl.self_ty.to_token_stream()
+                ),
             ),
-        ));
+        );
+        return Expansion {
+            code: item_impl.into_token_stream(),
+            errors,
+        };
     }
     let methods = match kind {
         Kind::Tool => tool_methods(&args),
@@ -40,7 +62,10 @@ pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> syn::Result
         let info = get_info(&item_impl, &args);
         item_impl.items.push(info);
     }
-    Ok(item_impl.into_token_stream())
+    Expansion {
+        code: item_impl.into_token_stream(),
+        errors,
+    }
 }
 
 fn has_method(item_impl: &ItemImpl, name: &str) -> bool {

@@ -8,21 +8,47 @@ use crate::model::{last_segment_is, Access, Item, Kind, Requirement};
 use crate::parse::{self, push_error};
 use crate::validate;
 
-pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let args = parse::router_args(kind, attr)?;
-    let mut item_impl: ItemImpl = syn::parse2(input)?;
+use super::Expansion;
+
+pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
+    let (args, mut errors) = parse::router_args(kind, attr);
+    let mut item_impl: ItemImpl = match syn::parse2(input.clone()) {
+        Ok(item_impl) => item_impl,
+        Err(e) => {
+            // Not an impl block (a struct, a fn, …): say where the attribute goes, keep the item.
+            let message = format!(
+                "`#[mcp_rbac::{0}]` goes on the `impl` block that holds the {1} methods\nhelp: write `#[mcp_rbac::{0}] impl MyServer {{ #[{1}(requires = \"Permission.Name\")] async fn .. }}`",
+                kind.router(),
+                kind.attr()
+            );
+            push_error(&mut errors, syn::Error::new(e.span(), message));
+            return Expansion {
+                code: input,
+                errors,
+            };
+        }
+    };
     if let Some((_, path, _)) = &item_impl.trait_ {
-        return Err(syn::Error::new_spanned(
-            path,
-            format!(
-                "`#[mcp_rbac::{}]` goes on an inherent impl (`impl MyServer {{ .. }}`), not on a trait impl",
-                kind.router()
+        push_error(
+            &mut errors,
+            syn::Error::new_spanned(
+                path,
+                format!(
+                    "`#[mcp_rbac::{0}]` goes on an inherent impl (`impl MyServer {{ .. }}`), not on a trait impl\nhelp: move the {1} methods to `#[mcp_rbac::{0}] impl MyServer {{ .. }}`; the `ServerHandler` impl takes `#[mcp_rbac::{1}_handler]`",
+                    kind.router(),
+                    kind.attr()
+                ),
             ),
-        ));
+        );
+        strip_method_attrs(kind, &mut item_impl);
+        return Expansion {
+            code: item_impl.into_token_stream(),
+            errors,
+        };
     }
 
     let mut items = Vec::new();
-    let mut errors: Option<syn::Error> = None;
+    let mut item_errors: Option<syn::Error> = None;
     for impl_item in &mut item_impl.items {
         let ImplItem::Fn(method) = impl_item else {
             continue;
@@ -37,13 +63,14 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> syn::Result<
         let Some(&first) = positions.first() else {
             continue;
         };
+        let mut method_errors: Option<syn::Error> = None;
         for &extra in &positions[1..] {
             push_error(
-                &mut errors,
+                &mut method_errors,
                 syn::Error::new_spanned(
                     &method.attrs[extra],
                     format!(
-                        "a method takes one `#[{0}(..)]`; merge the arguments into the first one",
+                        "a method takes one `#[{0}(..)]`\nhelp: merge the arguments into the first `#[{0}(..)]`",
                         kind.attr()
                     ),
                 ),
@@ -51,33 +78,51 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> syn::Result<
         }
         let parsed = parse::method_attr(kind, &method.attrs[first])
             .and_then(|raw| validate::item(kind, method.sig.ident.clone(), first, raw));
-        match parsed {
-            Ok(item) => {
+        match (parsed, method_errors) {
+            (Ok(item), None) => {
                 method.attrs[item.attr_index] = rmcp_attribute(kind, &item.passthrough);
                 optional_principal_params(&mut method.sig.inputs);
                 items.push(item);
             }
-            Err(e) => push_error(&mut errors, e),
+            (parsed, method_errors) => {
+                if let Some(e) = method_errors {
+                    push_error(&mut item_errors, e);
+                }
+                if let Err(e) = parsed {
+                    push_error(&mut item_errors, e);
+                }
+                // Keep the method as a plain one, out of the router: the error above is the
+                // only diagnostic, and calls to the method elsewhere still resolve.
+                method
+                    .attrs
+                    .retain(|a| !last_segment_is(a.path(), kind.attr()));
+                method.attrs.push(parse_quote!(#[allow(dead_code)]));
+            }
         }
     }
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    if items.is_empty() && !args.allow_empty {
-        return Err(syn::Error::new_spanned(
-            &item_impl.self_ty,
-            format!(
-                "`#[mcp_rbac::{}]` found no `#[{}(..)]` method in this impl block\n  help: mark each {} method `#[{}(requires = \"Permission.Name\")]` or `#[{}(public)]`{}",
-                kind.router(),
-                kind.attr(),
-                kind.attr(),
-                kind.attr(),
-                kind.attr(),
-                if kind == Kind::Tool { ", or use `#[mcp_rbac::tool_router(allow_empty)]` for an empty router" } else { "" }
+    if items.is_empty() && !args.allow_empty && item_errors.is_none() {
+        push_error(
+            &mut errors,
+            syn::Error::new_spanned(
+                &item_impl.self_ty,
+                format!(
+                    "`#[mcp_rbac::{}]` found no `#[{}(..)]` method in this impl block\nhelp: mark each {} method `#[{}(requires = \"Permission.Name\")]` or `#[{}(public)]`{}",
+                    kind.router(),
+                    kind.attr(),
+                    kind.attr(),
+                    kind.attr(),
+                    kind.attr(),
+                    if kind == Kind::Tool { ", or use `#[mcp_rbac::tool_router(allow_empty)]` for an empty router" } else { "" }
+                ),
             ),
-        ));
+        );
+    }
+    if let Some(e) = item_errors {
+        push_error(&mut errors, e);
     }
 
+    // With errors, the router still holds every valid route, so the rest of the program
+    // (handlers, calls to `tool_router()`) type-checks and reports nothing more.
     item_impl
         .items
         .push(router_fn(kind, &args.router, &args.vis, &items));
@@ -86,21 +131,37 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> syn::Result<
         .push(manifest_fn(kind, &args.router, &args.vis));
 
     if !args.server_handler {
-        return Ok(item_impl.into_token_stream());
+        return Expansion {
+            code: item_impl.into_token_stream(),
+            errors,
+        };
     }
     let self_ty = &item_impl.self_ty;
     let router = &args.router;
     let (impl_generics, ty_generics, where_clause) = item_impl.generics.split_for_impl();
-    Ok(quote! {
+    let code = quote! {
         #item_impl
 
         #[::mcp_rbac::tool_handler(router = Self::#router())]
         impl #impl_generics ::rmcp::ServerHandler for #self_ty #ty_generics #where_clause {}
-    })
+    };
+    Expansion { code, errors }
+}
+
+/// Removes our method attributes from an impl the router cannot build, so rmcp's attribute of
+/// the same name (if imported) does not report the same mistake a second time.
+fn strip_method_attrs(kind: Kind, item_impl: &mut ItemImpl) {
+    for impl_item in &mut item_impl.items {
+        if let ImplItem::Fn(method) = impl_item {
+            method
+                .attrs
+                .retain(|a| !last_segment_is(a.path(), kind.attr()));
+        }
+    }
 }
 
 /// rmcp's own attribute with our keys taken out.
-fn rmcp_attribute(kind: Kind, passthrough: &TokenStream) -> syn::Attribute {
+pub(super) fn rmcp_attribute(kind: Kind, passthrough: &TokenStream) -> syn::Attribute {
     let name = format_ident!("{}", kind.attr());
     if passthrough.is_empty() {
         parse_quote!(#[::rmcp::#name])

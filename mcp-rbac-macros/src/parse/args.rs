@@ -7,6 +7,7 @@ use syn::{
 };
 
 use crate::model::{HandlerArgs, Kind, RouterArgs};
+use crate::parse::push_error as push;
 use crate::suggest::closest;
 
 fn metas(attr: TokenStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
@@ -21,7 +22,7 @@ fn unknown_key(ident: &Ident, known: &[&str], what: &str) -> syn::Error {
     syn::Error::new(
         ident.span(),
         format!(
-            "unknown argument `{ident}` for `{what}`\n  help: {hint}the accepted arguments are: {}",
+            "unknown argument `{ident}` for `{what}`\nhelp: {hint}the accepted arguments are: {}",
             known.join(", ")
         ),
     )
@@ -38,7 +39,10 @@ fn string_value(expr: &Expr) -> syn::Result<LitStr> {
 }
 
 /// `router = name, vis = "pub", server_handler, allow_empty` (all optional).
-pub fn router_args(kind: Kind, attr: TokenStream) -> syn::Result<RouterArgs> {
+///
+/// A wrong argument is reported and skipped; the others still apply, so the router is still
+/// written under the name the user gave and no "cannot find `tool_router`" follows our error.
+pub fn router_args(kind: Kind, attr: TokenStream) -> (RouterArgs, Option<syn::Error>) {
     let mut args = RouterArgs {
         router: Ident::new(kind.router(), proc_macro2::Span::call_site()),
         vis: Visibility::Inherited,
@@ -50,33 +54,70 @@ pub fn router_args(kind: Kind, attr: TokenStream) -> syn::Result<RouterArgs> {
         Kind::Tool => &["router", "vis", "server_handler", "allow_empty"],
         Kind::Prompt => &["router", "vis"],
     };
-    for meta in metas(attr)? {
-        let ident = meta.path().require_ident()?.clone();
-        match (ident.to_string().as_str(), &meta) {
-            ("router", Meta::NameValue(nv)) => {
-                // rmcp takes a bare ident for tools and a string for prompts; accept both.
-                args.router = match &nv.value {
-                    Expr::Path(p) => p.path.require_ident()?.clone(),
-                    other => string_value(other)?.parse()?,
-                };
-            }
-            ("vis", Meta::NameValue(nv)) => args.vis = string_value(&nv.value)?.parse()?,
-            ("server_handler", Meta::Path(_)) if kind == Kind::Tool => args.server_handler = true,
-            ("allow_empty", Meta::Path(_)) if kind == Kind::Tool => args.allow_empty = true,
-            (name, _) if known.contains(&name) => {
-                return Err(syn::Error::new_spanned(
-                    &meta,
-                    format!("`{name}` is written `router = name`, `vis = \"pub\"`, or as a bare flag (`server_handler`, `allow_empty`)"),
-                ))
-            }
-            _ => return Err(unknown_key(&ident, known, &what)),
+    let metas = match metas(attr) {
+        Ok(metas) => metas,
+        Err(e) => return (args, Some(e)),
+    };
+    let mut errors = None;
+    for meta in metas {
+        if let Err(e) = router_arg(kind, &mut args, &meta, known, &what) {
+            push(&mut errors, e);
         }
     }
-    Ok(args)
+    (args, errors)
+}
+
+fn router_arg(
+    kind: Kind,
+    args: &mut RouterArgs,
+    meta: &Meta,
+    known: &[&str],
+    what: &str,
+) -> syn::Result<()> {
+    let ident = meta.path().require_ident()?;
+    match (ident.to_string().as_str(), meta) {
+        ("router", Meta::NameValue(nv)) => {
+            // rmcp takes a bare ident for tools and a string for prompts; accept both.
+            args.router = match &nv.value {
+                Expr::Path(p) => p.path.require_ident()?.clone(),
+                other => string_value(other)?.parse()?,
+            };
+        }
+        ("vis", Meta::NameValue(nv)) => args.vis = string_value(&nv.value)?.parse()?,
+        ("server_handler", Meta::Path(_)) if kind == Kind::Tool => args.server_handler = true,
+        ("allow_empty", Meta::Path(_)) if kind == Kind::Tool => args.allow_empty = true,
+        ("server_handler", _) if kind == Kind::Prompt => {
+            return Err(syn::Error::new_spanned(
+                meta,
+                "`server_handler` is an argument of `#[mcp_rbac::tool_router]`, not of `#[mcp_rbac::prompt_router]`\nhelp: remove it, and put `#[mcp_rbac::prompt_handler]` on `impl rmcp::ServerHandler for MyServer {}`",
+            ));
+        }
+        ("allow_empty", _) if kind == Kind::Prompt => {
+            return Err(syn::Error::new_spanned(
+                meta,
+                "`allow_empty` is an argument of `#[mcp_rbac::tool_router]`, not of `#[mcp_rbac::prompt_router]`\nhelp: remove it; a prompt router holds at least one `#[prompt(..)]` method",
+            ));
+        }
+        (name, _) if known.contains(&name) => {
+            let form = match name {
+                "router" => "`router = name`".to_string(),
+                "vis" => "`vis = \"pub\"`".to_string(),
+                flag => format!("a bare flag: `{flag}`"),
+            };
+            return Err(syn::Error::new_spanned(
+                meta,
+                format!("`{name}` is written {form}"),
+            ));
+        }
+        _ => return Err(unknown_key(ident, known, what)),
+    }
+    Ok(())
 }
 
 /// `router = expr, meta = expr, name = "..", version = "..", instructions = ".."` (all optional).
-pub fn handler_args(kind: Kind, attr: TokenStream) -> syn::Result<HandlerArgs> {
+///
+/// As with [`router_args`], a wrong argument is reported and skipped.
+pub fn handler_args(kind: Kind, attr: TokenStream) -> (HandlerArgs, Option<syn::Error>) {
     let default_router: Expr = match kind {
         Kind::Tool => syn::parse_quote!(Self::tool_router()),
         Kind::Prompt => syn::parse_quote!(Self::prompt_router()),
@@ -96,27 +137,45 @@ pub fn handler_args(kind: Kind, attr: TokenStream) -> syn::Result<HandlerArgs> {
         Kind::Tool => &["router", "meta", "name", "version", "instructions"],
         Kind::Prompt => &["router", "meta"],
     };
-    for meta in metas(attr)? {
-        let ident = meta.path().require_ident()?.clone();
-        let key = ident.to_string();
-        let Meta::NameValue(nv) = &meta else {
-            if known.contains(&key.as_str()) {
-                return Err(syn::Error::new_spanned(
-                    &meta,
-                    format!("`{key}` takes a value: `{key} = …`"),
-                ));
-            }
-            return Err(unknown_key(&ident, known, what));
-        };
-        let value = Some(nv.value.clone());
-        match key.as_str() {
-            "router" => args.router = nv.value.clone(),
-            "meta" => args.meta = value,
-            "name" if kind == Kind::Tool => args.name = value,
-            "version" if kind == Kind::Tool => args.version = value,
-            "instructions" if kind == Kind::Tool => args.instructions = value,
-            _ => return Err(unknown_key(&ident, known, what)),
+    let metas = match metas(attr) {
+        Ok(metas) => metas,
+        Err(e) => return (args, Some(e)),
+    };
+    let mut errors = None;
+    for meta in metas {
+        if let Err(e) = handler_arg(kind, &mut args, &meta, known, what) {
+            push(&mut errors, e);
         }
     }
-    Ok(args)
+    (args, errors)
+}
+
+fn handler_arg(
+    kind: Kind,
+    args: &mut HandlerArgs,
+    meta: &Meta,
+    known: &[&str],
+    what: &str,
+) -> syn::Result<()> {
+    let ident = meta.path().require_ident()?;
+    let key = ident.to_string();
+    let Meta::NameValue(nv) = meta else {
+        if known.contains(&key.as_str()) {
+            return Err(syn::Error::new_spanned(
+                meta,
+                format!("`{key}` takes a value: `{key} = …`"),
+            ));
+        }
+        return Err(unknown_key(ident, known, what));
+    };
+    let value = Some(nv.value.clone());
+    match key.as_str() {
+        "router" => args.router = nv.value.clone(),
+        "meta" => args.meta = value,
+        "name" if kind == Kind::Tool => args.name = value,
+        "version" if kind == Kind::Tool => args.version = value,
+        "instructions" if kind == Kind::Tool => args.instructions = value,
+        _ => return Err(unknown_key(ident, known, what)),
+    }
+    Ok(())
 }

@@ -11,8 +11,8 @@ use crate::suggest::closest;
 
 /// A method attribute as written; [`validate`](crate::validate) decides whether it is complete.
 pub struct RawItem {
-    /// Span of the whole attribute, for "this tool has no requirement".
-    pub attr_span: Span,
+    /// The whole attribute, to span "this tool has no requirement" from `#` to `]`.
+    pub attr: TokenStream,
     /// Each `requires = …` found, with the span of its key (more than one is an error).
     pub requires: Vec<(Span, Requirement)>,
     /// Span of each `public` flag found.
@@ -24,7 +24,7 @@ pub struct RawItem {
 /// Parses `attr` as a `#[tool(..)]`/`#[prompt(..)]` of the given kind.
 pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
     let mut raw = RawItem {
-        attr_span: attr.span(),
+        attr: attr.to_token_stream(),
         requires: Vec::new(),
         public: Vec::new(),
         passthrough: TokenStream::new(),
@@ -57,12 +57,18 @@ pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
                     &mut errors,
                     syn::Error::new_spanned(
                         list,
-                        "`requires` takes its requirement after `=`: `requires = \"Admin.Write\"` or `requires = any(\"User.Write\", \"Admin.Write\")`",
+                        format!(
+                            "`requires` takes its requirement after `=`\nhelp: write `requires = {}`",
+                            written_after_eq(list)
+                        ),
                     ),
                 ),
                 Meta::Path(path) => push(
                     &mut errors,
-                    syn::Error::new_spanned(path, "`requires` needs a requirement: `requires = \"Admin.Write\"`"),
+                    syn::Error::new_spanned(
+                        path,
+                        "`requires` needs a requirement\nhelp: write `requires = \"Admin.Write\"`, or `requires = any(\"User.Write\", \"Admin.Write\")` for one of several",
+                    ),
                 ),
             },
             Some("public") => match &meta {
@@ -86,6 +92,16 @@ pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
     Ok(raw)
 }
 
+/// `requires("A")` → `"A"`, `requires(any("A", "B"))` → `any("A", "B")`: what goes after `=`.
+fn written_after_eq(list: &syn::MetaList) -> String {
+    list.tokens
+        .to_string()
+        .replace(" ,", ",")
+        .replace(" (", "(")
+        .replace("( ", "(")
+        .replace(" )", ")")
+}
+
 fn meta_key(meta: &Meta) -> Option<String> {
     meta.path().get_ident().map(|i| i.to_string())
 }
@@ -95,14 +111,23 @@ fn unknown_key(kind: Kind, meta: &Meta) -> syn::Error {
     let word = path.to_token_stream().to_string().replace(' ', "");
     let mut known: Vec<&str> = vec!["requires", "public"];
     known.extend_from_slice(kind.rmcp_keys());
+    let other = match kind {
+        Kind::Tool => Kind::Prompt,
+        Kind::Prompt => Kind::Tool,
+    };
     let hint = match closest(&word, &known) {
         Some(near) => format!("did you mean `{near}`? "),
+        None if other.rmcp_keys().contains(&word.as_str()) => format!(
+            "`{word}` belongs to `#[{}(..)]`, not `#[{}(..)]`; ",
+            other.attr(),
+            kind.attr()
+        ),
         None => String::new(),
     };
     syn::Error::new_spanned(
         path,
         format!(
-            "unknown argument `{word}` in `#[{}(..)]`\n  help: {hint}the accepted arguments are: {}",
+            "unknown argument `{word}` in `#[{}(..)]`\nhelp: {hint}the accepted arguments are: {}",
             kind.attr(),
             known.join(", ")
         ),

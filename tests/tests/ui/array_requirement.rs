@@ -1,0 +1,12 @@
+#[derive(Clone)]
+struct Server;
+
+#[mcp_rbac::tool_router]
+impl Server {
+    #[tool(requires = ["User.Write", "Admin.Write"])]
+    async fn create_product(&self) -> String {
+        "created".into()
+    }
+}
+
+fn main() {}

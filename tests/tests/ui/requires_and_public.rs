@@ -1,0 +1,12 @@
+#[derive(Clone)]
+struct Server;
+
+#[mcp_rbac::tool_router]
+impl Server {
+    #[tool(requires = "Admin.Write", public, description = "Delete a product")]
+    async fn delete_product(&self) -> String {
+        "deleted".into()
+    }
+}
+
+fn main() {}
