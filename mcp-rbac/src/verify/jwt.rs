@@ -3,6 +3,7 @@
 //! (`jku`, `x5u`, `jwk`, `x5c`) ignored, HMAC never beside asymmetric keys, size capped first.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -10,6 +11,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
 use serde_json::{Map, Value};
 
+use super::cache::{Lookup, TokenCache, DEFAULT_CACHE_BYTES};
+#[cfg(feature = "jwks")]
+use super::Jwks;
 use super::{crypto, AuthError, TokenVerifier, VerificationKey};
 use crate::claims::ClaimsMapping;
 use crate::principal::Principal;
@@ -34,7 +38,10 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// # let _ = verifier;
 /// ```
 pub struct JwtVerifier {
-    keys: Vec<VerificationKey>,
+    keys: Vec<Arc<VerificationKey>>,
+    #[cfg(feature = "jwks")]
+    jwks: Vec<Jwks>,
+    cache: Option<TokenCache>,
     validations: HashMap<Algorithm, Validation>,
     accepted_types: Vec<String>,
     mapping: ClaimsMapping,
@@ -68,6 +75,9 @@ pub enum ConfigError {
     /// HMAC next to asymmetric keys or algorithms: a public key must never double as an HMAC secret.
     #[error("HMAC (HS*) algorithms or keys cannot be mixed with asymmetric ones")]
     MixedHmac,
+    /// A token cache budget too small to hold one token.
+    #[error("token cache of {0} bytes cannot hold a token: use at least 64 KiB, or disable it")]
+    CacheTooSmall(u64),
     /// A key that none of the allowed algorithms can use.
     #[error("key {0} fits none of the allowed algorithms")]
     UnusableKey(String),
@@ -83,6 +93,9 @@ pub struct JwtVerifierBuilder {
     audiences: Vec<String>,
     algorithms: Vec<Algorithm>,
     keys: Vec<VerificationKey>,
+    #[cfg(feature = "jwks")]
+    jwks: Vec<Jwks>,
+    cache_bytes: Option<u64>,
     leeway: Option<Duration>,
     mapping: Option<ClaimsMapping>,
     max_token_bytes: Option<usize>,
@@ -95,9 +108,16 @@ impl JwtVerifier {
         JwtVerifierBuilder::default()
     }
 
-    fn verify_sync(&self, token: &str) -> Result<Principal, AuthError> {
+    async fn verify_token(&self, token: &str) -> Result<Principal, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::TooLarge(self.max_token_bytes));
+        }
+        if let Some(cache) = &self.cache {
+            match cache.get(token) {
+                Lookup::Hit(principal) => return Ok(principal),
+                Lookup::Refused(reason) => return Err(reason),
+                Lookup::Miss => {}
+            }
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let validation = self
@@ -114,10 +134,54 @@ impl JwtVerifier {
             }
         }
         let kid = header.kid.as_deref();
+        #[cfg(feature = "jwks")]
+        self.jwks.iter().for_each(Jwks::refresh_if_stale);
+        let mut verified = self.verify_with_keys(token, header.alg, kid, validation);
+        #[cfg(feature = "jwks")]
+        if verified.as_ref().err() == Some(&AuthError::UnknownKey) && !self.jwks.is_empty() {
+            // A new `kid` may mean the issuer rotated its keys; the JWKS limits how often.
+            let mut refreshed = false;
+            for jwks in &self.jwks {
+                refreshed |= jwks.refresh_for_unknown_kid().await;
+            }
+            if refreshed {
+                if let Some(cache) = &self.cache {
+                    cache.forget_untrusted(); // tokens of keys that left are refused from now on
+                }
+                verified = self.verify_with_keys(token, header.alg, kid, validation);
+            }
+        }
+        let (principal, key) = verified?;
+        if let Some(cache) = &self.cache {
+            cache.insert(token, &principal, &key);
+        }
+        Ok(principal)
+    }
+
+    /// Tries each trusted key that fits the header; returns the principal and the key that
+    /// verified it.
+    fn verify_with_keys(
+        &self,
+        token: &str,
+        alg: Algorithm,
+        kid: Option<&str>,
+        validation: &Validation,
+    ) -> Result<(Principal, Arc<VerificationKey>), AuthError> {
+        #[cfg(feature = "jwks")]
+        let remote: Vec<_> = self.jwks.iter().map(Jwks::keys).collect();
+        #[cfg(feature = "jwks")]
+        let remote_keys = remote.iter().flat_map(|keys| keys.iter());
+        #[cfg(not(feature = "jwks"))]
+        let remote_keys = std::iter::empty::<&Arc<VerificationKey>>();
         let mut last = AuthError::UnknownKey;
-        for candidate in self.keys.iter().filter(|k| k.matches(header.alg, kid)) {
+        for candidate in self
+            .keys
+            .iter()
+            .chain(remote_keys)
+            .filter(|k| k.matches(alg, kid))
+        {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &candidate.key, validation) {
-                Ok(data) => return self.mapping.principal(data.claims),
+                Ok(data) => return Ok((self.mapping.principal(data.claims)?, candidate.clone())),
                 Err(e) => {
                     last = map_error(e.kind());
                     // Only a bad signature may mean "another key"; anything else is final.
@@ -133,7 +197,7 @@ impl JwtVerifier {
 
 impl TokenVerifier for JwtVerifier {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
-        Box::pin(std::future::ready(self.verify_sync(token)))
+        Box::pin(self.verify_token(token))
     }
 }
 
@@ -189,6 +253,22 @@ impl JwtVerifierBuilder {
         self
     }
 
+    /// A JWKS whose keys are trusted as they come and go (see [`Jwks`]).
+    #[cfg(feature = "jwks")]
+    pub fn jwks(mut self, jwks: Jwks) -> Self {
+        self.jwks.push(jwks);
+        self
+    }
+
+    /// Memory budget of the verified-token cache ([`DEFAULT_CACHE_BYTES`](super::DEFAULT_CACHE_BYTES)
+    /// unless set; `0` turns the cache off). A cached token skips its signature check; its
+    /// `exp`/`nbf` are still checked at every use, and it is forgotten when its key leaves
+    /// the trusted set.
+    pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
+        self.cache_bytes = Some(bytes);
+        self
+    }
+
     /// Clock leeway for `exp` and `nbf` ([`DEFAULT_LEEWAY`] unless set; at most 300 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = Some(leeway);
@@ -226,7 +306,11 @@ impl JwtVerifierBuilder {
         if self.issuers.is_empty() {
             return Err(ConfigError::NoIssuer);
         }
-        if self.keys.is_empty() {
+        #[cfg(feature = "jwks")]
+        let has_jwks = !self.jwks.is_empty();
+        #[cfg(not(feature = "jwks"))]
+        let has_jwks = false;
+        if self.keys.is_empty() && !has_jwks {
             return Err(ConfigError::NoKeys);
         }
         let hmac_alg = self
@@ -238,7 +322,8 @@ impl JwtVerifierBuilder {
             .iter()
             .any(|a| a.family() != AlgorithmFamily::Hmac);
         let hmac_key = self.keys.iter().any(|k| k.family == AlgorithmFamily::Hmac);
-        let other_key = self.keys.iter().any(|k| k.family != AlgorithmFamily::Hmac);
+        // A JWKS only ever yields public keys.
+        let other_key = has_jwks || self.keys.iter().any(|k| k.family != AlgorithmFamily::Hmac);
         if (hmac_alg || hmac_key) && (other_alg || other_key) {
             return Err(ConfigError::MixedHmac);
         }
@@ -259,6 +344,11 @@ impl JwtVerifierBuilder {
         if leeway > 300 {
             return Err(ConfigError::LeewayTooLarge(leeway));
         }
+        let cache = match self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES) {
+            0 => None,
+            bytes if bytes < 64 * 1024 => return Err(ConfigError::CacheTooSmall(bytes)),
+            bytes => Some(TokenCache::new(bytes, Duration::from_secs(leeway))),
+        };
         let validations = self
             .algorithms
             .iter()
@@ -275,7 +365,10 @@ impl JwtVerifierBuilder {
             })
             .collect();
         Ok(JwtVerifier {
-            keys: self.keys,
+            keys: self.keys.into_iter().map(Arc::new).collect(),
+            #[cfg(feature = "jwks")]
+            jwks: self.jwks,
+            cache,
             validations,
             accepted_types: self.accepted_types.unwrap_or_else(|| {
                 vec!["JWT".into(), "at+jwt".into(), "application/at+jwt".into()]

@@ -10,6 +10,8 @@ pub struct VerificationKey {
     pub(crate) algorithm: Option<Algorithm>,
     pub(crate) family: AlgorithmFamily,
     pub(crate) key: DecodingKey,
+    /// The JWK it came from, serialized: the same key in a refreshed JWKS is the same key.
+    pub(crate) jwk: Option<Box<str>>,
 }
 
 impl std::fmt::Debug for VerificationKey {
@@ -49,6 +51,7 @@ impl VerificationKey {
             algorithm: None,
             family: AlgorithmFamily::Hmac,
             key: DecodingKey::from_secret(secret),
+            jwk: None,
         })
     }
 
@@ -64,6 +67,7 @@ impl VerificationKey {
             algorithm: None,
             family,
             key,
+            jwk: None,
         })
     }
 
@@ -100,6 +104,7 @@ impl VerificationKey {
             algorithm,
             family,
             key,
+            jwk: serde_json::to_string(jwk).ok().map(String::into_boxed_str),
         })
     }
 
@@ -126,6 +131,11 @@ impl VerificationKey {
     pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = Some(algorithm);
         self
+    }
+
+    /// Whether `other` is the same JWK (same `kid`, same parameters).
+    pub(crate) fn same_jwk(&self, other: &VerificationKey) -> bool {
+        self.jwk.is_some() && self.jwk == other.jwk
     }
 
     /// Whether this key may verify a token of `alg` with `kid`.

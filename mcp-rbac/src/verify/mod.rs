@@ -1,7 +1,10 @@
 //! Bearer token → [`Principal`](crate::Principal). [`JwtVerifier`] does it for signed JWTs; any
 //! other scheme (introspection, API keys, …) implements [`TokenVerifier`].
 
+mod cache;
 mod crypto;
+#[cfg(feature = "jwks")]
+mod jwks;
 mod jwt;
 mod keys;
 #[cfg(feature = "jwks")]
@@ -9,8 +12,11 @@ pub mod remote;
 
 use futures::future::BoxFuture;
 
+pub use cache::DEFAULT_CACHE_BYTES;
 pub use crypto::install_crypto_provider;
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwks")]
+pub use jwks::{Jwks, JwksBuilder, DEFAULT_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL};
 pub use jwt::{
     ConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };

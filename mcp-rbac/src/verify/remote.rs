@@ -33,7 +33,7 @@ pub enum FetchError {
     },
 }
 
-fn client() -> Result<reqwest::Client, FetchError> {
+pub(crate) fn client() -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::limited(3))
@@ -48,11 +48,22 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     url: &str,
     what: &'static str,
 ) -> Result<T, FetchError> {
+    get_json_with(&client()?, url, what)
+        .await
+        .map(|(doc, _)| doc)
+}
+
+/// The JSON document at `url`, and the `max-age` its `Cache-Control` header grants.
+pub(crate) async fn get_json_with<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    what: &'static str,
+) -> Result<(T, Option<Duration>), FetchError> {
     let http = |e: reqwest::Error| FetchError::Http {
         url: url.to_owned(),
         reason: e.to_string(),
     };
-    let mut response = client()?
+    let mut response = client
         .get(url)
         .header("accept", "application/json")
         .send()
@@ -73,11 +84,36 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| FetchError::Document {
+    let max_age = response
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(max_age);
+    let doc = serde_json::from_slice(&body).map_err(|e| FetchError::Document {
         url: url.to_owned(),
         what,
         reason: e.to_string(),
-    })
+    })?;
+    Ok((doc, max_age))
+}
+
+/// `max-age` of a `Cache-Control` value; `no-cache` / `no-store` count as zero.
+fn max_age(cache_control: &str) -> Option<Duration> {
+    let mut found = None;
+    for directive in cache_control.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-cache" || lower == "no-store" {
+            return Some(Duration::ZERO);
+        }
+        if let Some(secs) = lower.strip_prefix("max-age=") {
+            found = secs
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    found
 }
 
 /// The JWKS at `url`.
@@ -140,6 +176,18 @@ fn oauth_metadata_url(issuer: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn cache_control_max_age() {
+        let secs = |s| super::max_age(s).map(|d: Duration| d.as_secs());
+        assert_eq!(secs("public, max-age=600"), Some(600));
+        assert_eq!(secs("max-age=\"60\", must-revalidate"), Some(60));
+        assert_eq!(secs("no-store"), Some(0));
+        assert_eq!(secs("public"), None);
+        assert_eq!(secs("max-age=-1"), None);
+    }
+
     #[test]
     fn rfc8414_inserts_the_well_known_segment() {
         assert_eq!(

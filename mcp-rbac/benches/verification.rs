@@ -1,0 +1,196 @@
+//! Token verification per algorithm, beside the raw signature check of the same crypto library
+//! (aws-lc-rs) on the same bytes — the floor an uncached verify cannot go below — and the
+//! verified-token cache, hit and miss, for a 1 KB token.
+//!
+//! `cargo bench -p mcp-rbac --bench verification`
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::{hmac, signature};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use jsonwebtoken::{EncodingKey, Header};
+use mcp_rbac::verify::{
+    install_crypto_provider, Algorithm, JwtVerifier, TokenVerifier, VerificationKey,
+};
+use serde_json::json;
+
+const ISS: &str = "https://issuer.bench";
+const AUD: &str = "https://mcp.bench/mcp";
+const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret!!";
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/testdata/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("test key")
+}
+
+/// The DER inside a PEM file.
+fn der(pem: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(pem).expect("pem is text");
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(body).expect("pem base64")
+}
+
+/// The verifier's future resolves at once here (no JWKS fetch); poll it without a runtime so
+/// the figures carry no executor cost.
+fn now_or_never<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut cx) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("verification without a JWKS never waits"),
+    }
+}
+
+fn claims(padding: usize) -> serde_json::Value {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 3600;
+    json!({
+        "sub": "alice", "iss": ISS, "aud": AUD, "exp": exp, "iat": exp - 3600,
+        "permissions": ["Admin.Write", "User.Write", "User.Read"],
+        "scope": "openid profile mcp:tools", "roles": ["admin"],
+        "padding": "x".repeat(padding),
+    })
+}
+
+/// `(message, signature) -> valid`, straight on aws-lc-rs.
+type RawVerify = Box<dyn Fn(&[u8], &[u8]) -> bool>;
+
+struct Case {
+    alg: Algorithm,
+    token: String,
+    verifier: JwtVerifier,
+    raw: RawVerify,
+}
+
+fn verifier(alg: Algorithm, key: VerificationKey, cache_bytes: u64) -> JwtVerifier {
+    JwtVerifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .algorithms([alg])
+        .key(key)
+        .token_cache_bytes(cache_bytes)
+        .build()
+        .expect("verifier")
+}
+
+fn public_key(alg: Algorithm) -> VerificationKey {
+    match alg {
+        Algorithm::HS256 => VerificationKey::hmac_secret(SECRET).expect("secret"),
+        Algorithm::RS256 | Algorithm::PS256 => {
+            VerificationKey::from_pem(&read("rsa2048.pub.pem")).expect("rsa")
+        }
+        Algorithm::ES256 => VerificationKey::from_pem(&read("p256.pub.pem")).expect("p256"),
+        _ => VerificationKey::from_pem(&read("ed25519.pub.pem")).expect("ed25519"),
+    }
+}
+
+fn token(alg: Algorithm, padding: usize) -> String {
+    let key = match alg {
+        Algorithm::HS256 => EncodingKey::from_secret(SECRET),
+        Algorithm::RS256 | Algorithm::PS256 => {
+            EncodingKey::from_rsa_pem(&read("rsa2048.pem")).expect("rsa")
+        }
+        Algorithm::ES256 => EncodingKey::from_ec_pem(&read("p256.pem")).expect("p256"),
+        _ => EncodingKey::from_ed_pem(&read("ed25519.pem")).expect("ed25519"),
+    };
+    jsonwebtoken::encode(&Header::new(alg), &claims(padding), &key).expect("sign")
+}
+
+fn case(alg: Algorithm) -> Case {
+    let raw: RawVerify = match alg {
+        Algorithm::HS256 => {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET);
+            Box::new(move |m, s| hmac::verify(&key, m, s).is_ok())
+        }
+        _ => {
+            let (params, file): (&'static dyn signature::VerificationAlgorithm, _) = match alg {
+                Algorithm::RS256 => (&signature::RSA_PKCS1_2048_8192_SHA256, "rsa2048.pub.pem"),
+                Algorithm::PS256 => (&signature::RSA_PSS_2048_8192_SHA256, "rsa2048.pub.pem"),
+                Algorithm::ES256 => (&signature::ECDSA_P256_SHA256_FIXED, "p256.pub.pem"),
+                _ => (&signature::ED25519, "ed25519.pub.pem"),
+            };
+            let key = signature::ParsedPublicKey::new(params, der(&read(file))).expect("key");
+            Box::new(move |m, s| key.verify_sig(m, s).is_ok())
+        }
+    };
+    Case {
+        alg,
+        token: token(alg, 0),
+        verifier: verifier(alg, public_key(alg), 0),
+        raw,
+    }
+}
+
+fn verification(c: &mut Criterion) {
+    install_crypto_provider();
+    let mut group = c.benchmark_group("verify");
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+    ] {
+        let case = case(alg);
+        let (message, sig) = case.token.rsplit_once('.').expect("three parts");
+        let sig = URL_SAFE_NO_PAD.decode(sig).expect("signature");
+        assert!((case.raw)(message.as_bytes(), &sig), "{alg:?} raw verify");
+        assert!(now_or_never(case.verifier.verify(&case.token)).is_ok());
+        group.bench_function(format!("{:?}/raw_signature", case.alg), |b| {
+            b.iter(|| (case.raw)(black_box(message.as_bytes()), black_box(&sig)))
+        });
+        group.bench_function(format!("{:?}/uncached", case.alg), |b| {
+            b.iter(|| now_or_never(case.verifier.verify(black_box(&case.token))).is_ok())
+        });
+    }
+    group.finish();
+}
+
+fn cache(c: &mut Criterion) {
+    install_crypto_provider();
+    // A 1 KB RS256 token, the common case from an identity provider.
+    let token = token(Algorithm::RS256, 240);
+    assert!(
+        (1000..1100).contains(&token.len()),
+        "token is {} bytes",
+        token.len()
+    );
+    let mut group = c.benchmark_group("token_cache");
+    let cached = verifier(
+        Algorithm::RS256,
+        public_key(Algorithm::RS256),
+        mcp_rbac::verify::DEFAULT_CACHE_BYTES,
+    );
+    assert!(now_or_never(cached.verify(&token)).is_ok());
+    group.bench_function("hit/RS256_1KB", |b| {
+        b.iter(|| now_or_never(cached.verify(black_box(&token))).is_ok())
+    });
+    group.bench_function("miss/RS256_1KB", |b| {
+        b.iter_batched(
+            || {
+                verifier(
+                    Algorithm::RS256,
+                    public_key(Algorithm::RS256),
+                    mcp_rbac::verify::DEFAULT_CACHE_BYTES,
+                )
+            },
+            |fresh| now_or_never(fresh.verify(black_box(&token))).is_ok(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verification, cache);
+criterion_main!(benches);
