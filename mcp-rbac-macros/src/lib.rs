@@ -61,6 +61,21 @@ pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
     ))
 }
 
+/// Declares a permission set once: `mcp_rbac::permissions! { pub enum Perm { "Guest.Read",
+/// "Admin.Write" } }`. `#[mcp_rbac::tool_router(permissions = Perm)]` then rejects, at compile
+/// time, any `requires` name the set does not declare.
+#[proc_macro]
+pub fn permissions(input: TokenStream) -> TokenStream {
+    run(expand::permissions(input.into()))
+}
+
+/// The error of a `Perm!` checker on an undeclared name. Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn unknown_permission(input: TokenStream) -> TokenStream {
+    expand::unknown_permission(input.into()).into()
+}
+
 fn run(expansion: expand::Expansion) -> TokenStream {
     expansion.into_tokens().into()
 }

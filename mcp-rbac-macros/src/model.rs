@@ -85,6 +85,24 @@ pub struct RouterArgs {
     pub vis: Visibility,
     pub server_handler: bool,
     pub allow_empty: bool,
+    /// `permissions = Perm`: the `mcp_rbac::permissions!` set every `requires` name is checked against.
+    pub permissions: Option<Path>,
+}
+
+/// One name of a `mcp_rbac::permissions!` declaration: `"Admin.Write"` or `"Admin.Write" as Admin`.
+pub struct DeclaredPermission {
+    pub name: LitStr,
+    pub variant: Ident,
+    /// Doc comments and other attributes written before the name, kept on the variant.
+    pub attrs: Vec<syn::Attribute>,
+}
+
+/// `mcp_rbac::permissions! { pub enum Perm { "Guest.Read", "Admin.Write", .. } }`.
+pub struct PermissionSet {
+    pub attrs: Vec<syn::Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub names: Vec<DeclaredPermission>,
 }
 
 /// Arguments of `#[mcp_rbac::tool_handler(..)]` / `prompt_handler(..)`, the same as rmcp's.

@@ -3,7 +3,7 @@
 
 use proc_macro2::Ident;
 
-use crate::model::{Access, Item, Kind, Requirement};
+use crate::model::{Access, Item, Kind, PermissionSet, Requirement};
 use crate::parse::RawItem;
 
 /// Characters a permission name cannot hold: they would make the canonical form ambiguous
@@ -106,6 +106,79 @@ fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
                 requirement(part, errors);
             }
         }
+    }
+}
+
+/// The most names a permission set holds: each is one bit of a `u128` at run time.
+pub const MAX_PERMISSIONS: usize = 128;
+
+/// A `permissions!` declaration: at least one name, each a valid exact name (no wildcard),
+/// declared once, with distinct variant names, and at most [`MAX_PERMISSIONS`] of them.
+pub fn permission_set(set: &PermissionSet) -> syn::Result<()> {
+    let mut errors: Option<syn::Error> = None;
+    let enum_name = &set.ident;
+    if set.names.is_empty() {
+        push(
+            &mut errors,
+            syn::Error::new(
+                set.ident.span(),
+                format!("`{enum_name}` declares no permission\nhelp: list the names, e.g. `enum {enum_name} {{ \"Guest.Read\", \"Admin.Write\" }}`"),
+            ),
+        );
+    }
+    for (i, entry) in set.names.iter().enumerate() {
+        let name = entry.name.value();
+        let message = if name.contains('*') {
+            Err(format!(
+                "`{name}` is a wildcard, and a permission set declares exact names\nhelp: declare each name it stands for (e.g. `\"{}\"`); wildcards such as `Admin.*` belong in a role policy",
+                match name.strip_suffix(".*") {
+                    Some(prefix) if !prefix.is_empty() && !prefix.contains('*') => format!("{prefix}.Write"),
+                    _ => "Admin.Write".to_string(),
+                }
+            ))
+        } else {
+            permission_name(&name)
+        };
+        if let Err(message) = message {
+            push(&mut errors, syn::Error::new(entry.name.span(), message));
+            continue;
+        }
+        if set.names[..i].iter().any(|e| e.name.value() == name) {
+            push(
+                &mut errors,
+                syn::Error::new(
+                    entry.name.span(),
+                    format!("`{name}` is declared twice in `{enum_name}`\nhelp: remove this entry"),
+                ),
+            );
+            continue;
+        }
+        if let Some(first) = set.names[..i].iter().find(|e| e.variant == entry.variant) {
+            let variant = &entry.variant;
+            push(
+                &mut errors,
+                syn::Error::new(
+                    entry.name.span(),
+                    format!(
+                        "`{name}` and `{}` both make the variant `{enum_name}::{variant}`\nhelp: name this variant yourself: `\"{name}\" as {variant}2`",
+                        first.name.value()
+                    ),
+                ),
+            );
+        }
+        if i == MAX_PERMISSIONS {
+            push(
+                &mut errors,
+                syn::Error::new(
+                    entry.name.span(),
+                    format!("a permission set holds at most {MAX_PERMISSIONS} names, and `{enum_name}` declares {}\nhelp: split the permissions into several sets, one per router", set.names.len()),
+                ),
+            );
+        }
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -14,57 +14,133 @@ pub enum ClaimShape {
     Array,
     /// A space-delimited string or an array of strings (`"scope": "a b"`, `"scp": ["a"]`).
     SpaceDelimitedOrArray,
+    /// A space-delimited string only (`"scope": "openid profile"`), as OAuth's `scope` is.
+    SpaceDelimited,
 }
 
-/// One place to read names from: a dotted path into the claims (`realm_access.roles`).
+impl ClaimShape {
+    fn expected(self) -> &'static str {
+        match self {
+            ClaimShape::Array => "an array of strings",
+            ClaimShape::SpaceDelimitedOrArray => "a space-delimited string or an array of strings",
+            ClaimShape::SpaceDelimited => "a space-delimited string",
+        }
+    }
+}
+
+/// One place to read names from: a path of object keys into the claims.
+///
+/// [`ClaimSource::new`] takes a dotted path (`realm_access.roles`). A key that itself contains
+/// dots is found too: at each level the longest key the path spells is tried first, so
+/// `https://mcp.example/roles` (an Auth0-style namespaced claim) reads that top-level claim.
+/// [`ClaimSource::from_segments`] takes the keys one by one and never splits them, for names
+/// you do not control (a Keycloak client id such as `mcp-products.api`).
+///
+/// ```
+/// use mcp_rbac::{ClaimShape, ClaimSource, ClaimsMapping};
+/// use serde_json::json;
+///
+/// let mapping = ClaimsMapping::none()
+///     .with_roles(ClaimSource::new("realm_access.roles", ClaimShape::Array))
+///     .with_roles(ClaimSource::from_segments(
+///         ["resource_access", "mcp-products.api", "roles"],
+///         ClaimShape::Array,
+///     ));
+/// let claims = json!({
+///     "sub": "alice",
+///     "realm_access": {"roles": ["user"]},
+///     "resource_access": {"mcp-products.api": {"roles": ["admin"]}},
+/// });
+/// let alice = mapping.principal(claims.as_object().unwrap().clone()).unwrap();
+/// assert_eq!(alice.roles(), ["user", "admin"]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimSource {
-    path: String,
+    path: ClaimPath,
     shape: ClaimShape,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ClaimPath {
+    /// Dots separate keys; keys containing dots are matched longest first.
+    Dotted(String),
+    /// Exact keys, outermost first.
+    Segments(Vec<String>),
+}
+
 impl ClaimSource {
-    /// Names at `path` (dots separate nested object keys) of the given shape.
+    /// Names at the dotted `path` (dots separate nested object keys; a key containing dots is
+    /// matched whole when the claims have it) of the given shape.
     pub fn new(path: impl Into<String>, shape: ClaimShape) -> Self {
         ClaimSource {
-            path: path.into(),
+            path: ClaimPath::Dotted(path.into()),
             shape,
+        }
+    }
+
+    /// Names under exactly these object keys, outermost first; no key is split at dots.
+    pub fn from_segments(
+        segments: impl IntoIterator<Item = impl Into<String>>,
+        shape: ClaimShape,
+    ) -> Self {
+        ClaimSource {
+            path: ClaimPath::Segments(segments.into_iter().map(Into::into).collect()),
+            shape,
+        }
+    }
+
+    /// The path as errors name it: keys joined by dots.
+    pub fn path(&self) -> String {
+        match &self.path {
+            ClaimPath::Dotted(path) => path.clone(),
+            ClaimPath::Segments(segments) => segments.join("."),
+        }
+    }
+
+    /// The shape the value must have.
+    pub fn shape(&self) -> ClaimShape {
+        self.shape
+    }
+
+    /// The value at the path: `None` when absent (or `null` on the way), an error when a key on
+    /// the way holds something other than an object.
+    fn find<'c>(&self, claims: &'c Map<String, Value>) -> Result<Option<&'c Value>, AuthError> {
+        match &self.path {
+            ClaimPath::Dotted(path) => find_dotted(claims, path, path),
+            ClaimPath::Segments(segments) => {
+                let Some((last, parents)) = segments.split_last() else {
+                    return Ok(None);
+                };
+                let mut object = claims;
+                for (depth, key) in parents.iter().enumerate() {
+                    match object.get(key) {
+                        None | Some(Value::Null) => return Ok(None),
+                        Some(Value::Object(inner)) => object = inner,
+                        Some(_) => return Err(not_an_object(segments[..=depth].join("."))),
+                    }
+                }
+                Ok(object.get(last))
+            }
         }
     }
 
     /// Reads the names; an absent claim is empty, a claim of the wrong type is an error
     /// (fail closed: a `"permissions": "Admin.Write"` string must not look like a grant).
     fn read(&self, claims: &Map<String, Value>, out: &mut Vec<String>) -> Result<(), AuthError> {
-        let mut segments = self.path.split('.');
-        let Some(first) = segments.next() else {
+        let Some(value) = self.find(claims)? else {
             return Ok(());
         };
-        let mut value = match claims.get(first) {
-            Some(v) => v,
-            None => return Ok(()),
-        };
-        for segment in segments {
-            value = match value.get(segment) {
-                Some(v) => v,
-                None => return Ok(()),
-            };
-        }
         let wrong = || AuthError::ClaimType {
-            claim: self.path.clone(),
-            expected: match self.shape {
-                ClaimShape::Array => "an array of strings",
-                ClaimShape::SpaceDelimitedOrArray => {
-                    "a space-delimited string or an array of strings"
-                }
-            },
+            claim: self.path(),
+            expected: self.shape.expected(),
         };
         match (value, self.shape) {
             (Value::Null, _) => Ok(()),
-            (Value::String(s), ClaimShape::SpaceDelimitedOrArray) => {
+            (Value::String(s), ClaimShape::SpaceDelimitedOrArray | ClaimShape::SpaceDelimited) => {
                 out.extend(s.split(' ').filter(|p| !p.is_empty()).map(str::to_owned));
                 Ok(())
             }
-            (Value::Array(items), _) => {
+            (Value::Array(items), ClaimShape::Array | ClaimShape::SpaceDelimitedOrArray) => {
                 for item in items {
                     match item {
                         Value::String(s) if !s.is_empty() => out.push(s.clone()),
@@ -78,11 +154,65 @@ impl ClaimSource {
     }
 }
 
+/// `rest` is the part of `full` still to walk from `object`. The whole remaining key is tried
+/// first, then ever shorter dotted prefixes of it, each continuing into a nested object.
+fn find_dotted<'c>(
+    object: &'c Map<String, Value>,
+    rest: &str,
+    full: &str,
+) -> Result<Option<&'c Value>, AuthError> {
+    if let Some(value) = object.get(rest) {
+        return Ok(Some(value));
+    }
+    for (dot, _) in rest.rmatch_indices('.') {
+        let (key, tail) = (&rest[..dot], &rest[dot + 1..]);
+        match object.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(inner)) => {
+                if let Some(found) = find_dotted(inner, tail, full)? {
+                    return Ok(Some(found));
+                }
+            }
+            Some(_) => {
+                let walked = full.len() - rest.len() + dot;
+                return Err(not_an_object(full[..walked].to_owned()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn not_an_object(claim: String) -> AuthError {
+    AuthError::ClaimType {
+        claim,
+        expected: "an object",
+    }
+}
+
 /// Where a token keeps permissions, scopes and roles, and what roles grant.
 ///
 /// Effective permissions = direct permission claims ∪ scopes ∪ permissions of roles through the
 /// [`RolePolicy`]. A role never grants a permission of its own name unless the policy says so.
-/// The default reads `permissions` (array), `scope` and `scp` (string or array) and `roles` (array).
+/// The default reads `permissions` (array), `scope` and `scp` (string or array) and `roles` (array);
+/// presets read where an identity provider puts them: [`keycloak`](Self::keycloak),
+/// [`entra_id`](Self::entra_id), [`auth0`](Self::auth0), [`okta`](Self::okta),
+/// [`cognito`](Self::cognito).
+///
+/// ```
+/// use mcp_rbac::{ClaimsMapping, Role, RolePolicy};
+/// use serde_json::json;
+///
+/// let policy = RolePolicy::new([
+///     Role::new("guest").grants(["Guest.Read"]),
+///     Role::new("admin").inherits(["guest"]).grants(["Admin.*"]),
+/// ])
+/// .unwrap();
+/// let mapping = ClaimsMapping::cognito().with_role_policy(policy);
+/// let claims = json!({"sub": "7f3c…", "cognito:groups": ["admin"], "scope": "products/read"});
+/// let caller = mapping.principal(claims.as_object().unwrap().clone()).unwrap();
+/// assert!(caller.has_permission("Admin.Write") && caller.has_permission("Guest.Read"));
+/// assert!(caller.has_permission("products/read")); // a scope is a permission of its name
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClaimsMapping {
     permissions: Vec<ClaimSource>,
@@ -116,6 +246,74 @@ impl ClaimsMapping {
         }
     }
 
+    /// Keycloak access tokens: roles from `realm_access.roles` and from
+    /// `resource_access.<client_id>.roles` (the roles of the client this server is, its id taken
+    /// whole, dots and dashes included), scopes from the space-delimited `scope`.
+    ///
+    /// Realm and client roles land in one list, so a realm role and a client role of the same
+    /// name are one role to the [`RolePolicy`]. Other clients' roles (`account`, …) are ignored.
+    ///
+    /// ```
+    /// use mcp_rbac::{ClaimsMapping, Role, RolePolicy};
+    ///
+    /// let policy = RolePolicy::new([Role::new("admin").grants(["Admin.*"])]).unwrap();
+    /// let mapping = ClaimsMapping::keycloak("mcp-products.api").with_role_policy(policy);
+    /// # let _ = mapping;
+    /// ```
+    pub fn keycloak(client_id: impl Into<String>) -> Self {
+        ClaimsMapping::none()
+            .with_roles(ClaimSource::from_segments(
+                ["realm_access", "roles"],
+                ClaimShape::Array,
+            ))
+            .with_roles(ClaimSource::from_segments(
+                [
+                    "resource_access".to_owned(),
+                    client_id.into(),
+                    "roles".to_owned(),
+                ],
+                ClaimShape::Array,
+            ))
+            .with_scopes(ClaimSource::new("scope", ClaimShape::SpaceDelimited))
+    }
+
+    /// Microsoft Entra ID (Azure AD) access tokens: app roles from `roles` (an array), delegated
+    /// scopes from `scp` (a space-delimited string).
+    pub fn entra_id() -> Self {
+        ClaimsMapping::none()
+            .with_roles(ClaimSource::new("roles", ClaimShape::Array))
+            .with_scopes(ClaimSource::new("scp", ClaimShape::SpaceDelimited))
+    }
+
+    /// Auth0 access tokens: permissions from `permissions` (an array, present when the API's
+    /// RBAC setting "Add Permissions in the Access Token" is on), scopes from `scope`. Auth0
+    /// puts no roles in access tokens; an Action can add a namespaced claim, read with
+    /// `.with_roles(ClaimSource::new("https://your.namespace/roles", ClaimShape::Array))`.
+    pub fn auth0() -> Self {
+        ClaimsMapping::none()
+            .with_permissions(ClaimSource::new("permissions", ClaimShape::Array))
+            .with_scopes(ClaimSource::new("scope", ClaimShape::SpaceDelimited))
+    }
+
+    /// Okta access tokens: scopes from `scp` (an array), roles from `groups` (an array; the
+    /// claim exists when the authorization server has a groups claim configured).
+    pub fn okta() -> Self {
+        ClaimsMapping::none()
+            .with_roles(ClaimSource::new("groups", ClaimShape::Array))
+            .with_scopes(ClaimSource::new("scp", ClaimShape::Array))
+    }
+
+    /// Amazon Cognito access tokens: roles from the user pool groups in `cognito:groups`,
+    /// scopes from `scope` (a space-delimited string).
+    pub fn cognito() -> Self {
+        ClaimsMapping::none()
+            .with_roles(ClaimSource::from_segments(
+                ["cognito:groups"],
+                ClaimShape::Array,
+            ))
+            .with_scopes(ClaimSource::new("scope", ClaimShape::SpaceDelimited))
+    }
+
     /// Also read direct permissions from `source`.
     pub fn with_permissions(mut self, source: ClaimSource) -> Self {
         self.permissions.push(source);
@@ -138,6 +336,11 @@ impl ClaimsMapping {
     pub fn with_role_policy(mut self, policy: RolePolicy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// The role policy roles are resolved through.
+    pub fn role_policy(&self) -> &RolePolicy {
+        &self.policy
     }
 
     /// The principal these verified claims describe. `sub` must be a string.
@@ -164,6 +367,9 @@ impl ClaimsMapping {
         for source in &self.roles {
             source.read(&claims, &mut roles)?;
         }
+        // Two sources may name the same role or scope (a Keycloak realm and client role).
+        dedup(&mut scopes);
+        dedup(&mut roles);
         let granted: PermissionSet = self.policy.permissions_of(roles.iter().map(String::as_str));
         let mut builder = Principal::builder(subject)
             .permissions(permissions.iter().map(String::as_str))
@@ -175,6 +381,12 @@ impl ClaimsMapping {
         }
         Ok(builder.claims(claims).build())
     }
+}
+
+/// Drops repeated names, keeping the first of each in order.
+fn dedup(names: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names.retain(|name| seen.insert(name.clone()));
 }
 
 #[cfg(test)]
@@ -231,5 +443,347 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(p.roles(), ["x"]);
+    }
+
+    /// The roles of the example server: admin ⊃ user ⊃ guest.
+    fn products_policy() -> RolePolicy {
+        RolePolicy::new([
+            Role::new("guest").grants(["Guest.Read"]),
+            Role::new("user")
+                .inherits(["guest"])
+                .grants(["User.Read", "User.Write"]),
+            Role::new("admin").inherits(["user"]).grants(["Admin.*"]),
+        ])
+        .unwrap()
+    }
+
+    fn fixture(json: &str) -> Map<String, Value> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    const KEYCLOAK: &str = include_str!("../testdata/claims/keycloak.json");
+    const ENTRA_ID: &str = include_str!("../testdata/claims/entra_id.json");
+    const AUTH0: &str = include_str!("../testdata/claims/auth0.json");
+    const OKTA: &str = include_str!("../testdata/claims/okta.json");
+    const COGNITO: &str = include_str!("../testdata/claims/cognito.json");
+
+    fn with(mut claims: Map<String, Value>, key: &str, value: Value) -> Map<String, Value> {
+        claims.insert(key.to_owned(), value);
+        claims
+    }
+
+    #[test]
+    fn keycloak_reads_realm_and_client_roles() {
+        let mapping =
+            ClaimsMapping::keycloak("mcp-products.api").with_role_policy(products_policy());
+        let p = mapping.principal(fixture(KEYCLOAK)).unwrap();
+        assert_eq!(p.subject(), "f3c2a1b0-6d5e-4c3b-8a9f-0e1d2c3b4a59");
+        assert_eq!(p.issuer(), Some("https://sso.example.com/realms/acme"));
+        assert_eq!(
+            p.roles(),
+            [
+                "offline_access",
+                "default-roles-acme",
+                "uma_authorization",
+                "user",
+                "admin"
+            ]
+        );
+        assert_eq!(p.scopes(), ["openid", "profile", "email"]);
+        assert_eq!(
+            p.permissions().names(),
+            [
+                "Guest.Read",
+                "User.Read",
+                "User.Write",
+                "email",
+                "openid",
+                "profile",
+                "Admin.*"
+            ]
+        );
+        assert!(p.has_permission("Admin.Write"));
+        assert!(!p.has_permission("manage-account"), "another client's role");
+        assert_eq!(p.claims()["azp"], "mcp-inspector");
+
+        // Another client id reads only the realm roles.
+        let p = ClaimsMapping::keycloak("mcp-inspector")
+            .with_role_policy(products_policy())
+            .principal(fixture(KEYCLOAK))
+            .unwrap();
+        assert_eq!(
+            p.roles(),
+            [
+                "offline_access",
+                "default-roles-acme",
+                "uma_authorization",
+                "user"
+            ]
+        );
+        assert!(!p.has_permission("Admin.Write"));
+        assert!(p.has_permission("User.Write"));
+    }
+
+    #[test]
+    fn keycloak_wrong_types_are_claim_type_errors() {
+        let mapping = ClaimsMapping::keycloak("mcp-products.api");
+        let cases = [
+            (
+                with(fixture(KEYCLOAK), "realm_access", json!(["admin"])),
+                "realm_access",
+                "an object",
+            ),
+            (
+                with(
+                    fixture(KEYCLOAK),
+                    "resource_access",
+                    json!({"mcp-products.api": {"roles": "admin"}}),
+                ),
+                "resource_access.mcp-products.api.roles",
+                "an array of strings",
+            ),
+            (
+                with(
+                    fixture(KEYCLOAK),
+                    "resource_access",
+                    json!({"mcp-products.api": ["admin"]}),
+                ),
+                "resource_access.mcp-products.api",
+                "an object",
+            ),
+            (
+                with(fixture(KEYCLOAK), "scope", json!(["openid"])),
+                "scope",
+                "a space-delimited string",
+            ),
+        ];
+        for (claims, claim, expected) in cases {
+            assert_eq!(
+                mapping.principal(claims).unwrap_err(),
+                AuthError::ClaimType {
+                    claim: claim.into(),
+                    expected
+                }
+            );
+        }
+        // Absent sections are empty, not errors.
+        let mut claims = fixture(KEYCLOAK);
+        claims.remove("resource_access");
+        claims.remove("realm_access");
+        let p = mapping.principal(claims).unwrap();
+        assert!(p.roles().is_empty());
+    }
+
+    #[test]
+    fn entra_id_reads_roles_and_scp() {
+        let mapping = ClaimsMapping::entra_id().with_role_policy(products_policy());
+        let p = mapping.principal(fixture(ENTRA_ID)).unwrap();
+        assert_eq!(p.subject(), "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ");
+        assert_eq!(p.roles(), ["user"]);
+        assert_eq!(p.scopes(), ["Products.Read", "Products.Write"]);
+        assert_eq!(
+            p.permissions().names(),
+            [
+                "Guest.Read",
+                "Products.Read",
+                "Products.Write",
+                "User.Read",
+                "User.Write"
+            ]
+        );
+        assert!(!p.has_permission("Admin.Write"));
+        assert_eq!(
+            mapping
+                .principal(with(fixture(ENTRA_ID), "scp", json!(["Products.Read"])))
+                .unwrap_err(),
+            AuthError::ClaimType {
+                claim: "scp".into(),
+                expected: "a space-delimited string"
+            }
+        );
+        assert_eq!(
+            mapping
+                .principal(with(fixture(ENTRA_ID), "roles", json!("user")))
+                .unwrap_err(),
+            AuthError::ClaimType {
+                claim: "roles".into(),
+                expected: "an array of strings"
+            }
+        );
+    }
+
+    #[test]
+    fn auth0_reads_permissions_and_scope() {
+        let p = ClaimsMapping::auth0()
+            .with_role_policy(products_policy())
+            .principal(fixture(AUTH0))
+            .unwrap();
+        assert_eq!(p.subject(), "auth0|64f1c2b3a4d5e6f7a8b9c0d1");
+        assert!(p.roles().is_empty(), "Auth0 puts no roles in access tokens");
+        assert_eq!(p.scopes(), ["openid", "profile", "email", "read:products"]);
+        assert_eq!(
+            p.permissions().names(),
+            [
+                "create:products",
+                "delete:products",
+                "email",
+                "openid",
+                "profile",
+                "read:products"
+            ]
+        );
+
+        // A namespaced roles claim added by an Action: its name is full of dots.
+        let p = ClaimsMapping::auth0()
+            .with_roles(ClaimSource::new(
+                "https://mcp.example.com/roles",
+                ClaimShape::Array,
+            ))
+            .with_role_policy(products_policy())
+            .principal(fixture(AUTH0))
+            .unwrap();
+        assert_eq!(p.roles(), ["admin"]);
+        assert!(p.has_permission("Admin.Write") && p.has_permission("delete:products"));
+
+        assert_eq!(
+            ClaimsMapping::auth0()
+                .principal(with(
+                    fixture(AUTH0),
+                    "permissions",
+                    json!("delete:products")
+                ))
+                .unwrap_err(),
+            AuthError::ClaimType {
+                claim: "permissions".into(),
+                expected: "an array of strings"
+            }
+        );
+    }
+
+    #[test]
+    fn okta_reads_groups_and_scp_array() {
+        let mapping = ClaimsMapping::okta().with_role_policy(products_policy());
+        let p = mapping.principal(fixture(OKTA)).unwrap();
+        assert_eq!(p.subject(), "carol@acme.example");
+        assert_eq!(p.roles(), ["Everyone", "guest", "user"]);
+        assert_eq!(
+            p.scopes(),
+            ["openid", "profile", "products.read", "products.write"]
+        );
+        assert_eq!(
+            p.permissions().names(),
+            [
+                "Guest.Read",
+                "User.Read",
+                "User.Write",
+                "openid",
+                "products.read",
+                "products.write",
+                "profile"
+            ]
+        );
+        assert_eq!(
+            mapping
+                .principal(with(fixture(OKTA), "scp", json!("openid products.read")))
+                .unwrap_err(),
+            AuthError::ClaimType {
+                claim: "scp".into(),
+                expected: "an array of strings"
+            }
+        );
+        assert_eq!(
+            mapping
+                .principal(with(fixture(OKTA), "groups", json!(["user", 7])))
+                .unwrap_err(),
+            AuthError::ClaimType {
+                claim: "groups".into(),
+                expected: "an array of strings"
+            }
+        );
+    }
+
+    #[test]
+    fn cognito_reads_groups_with_a_colon_in_the_claim_name() {
+        let mapping = ClaimsMapping::cognito().with_role_policy(products_policy());
+        let p = mapping.principal(fixture(COGNITO)).unwrap();
+        assert_eq!(p.subject(), "94a8c4e8-70c1-7038-1c2e-5f4d3b2a1e0f");
+        assert_eq!(p.roles(), ["admin", "eu-west-1_AbCdEfGhI_Google"]);
+        assert_eq!(
+            p.scopes(),
+            ["products/read", "products/delete", "openid", "email"]
+        );
+        assert_eq!(
+            p.permissions().names(),
+            [
+                "Guest.Read",
+                "User.Read",
+                "User.Write",
+                "email",
+                "openid",
+                "products/delete",
+                "products/read",
+                "Admin.*"
+            ]
+        );
+        assert_eq!(
+            mapping
+                .principal(with(fixture(COGNITO), "cognito:groups", json!("admin")))
+                .unwrap_err(),
+            AuthError::ClaimType {
+                claim: "cognito:groups".into(),
+                expected: "an array of strings"
+            }
+        );
+    }
+
+    #[test]
+    fn dotted_paths_try_the_longest_key_first() {
+        let read = |path: &str, v: Value| {
+            ClaimsMapping::none()
+                .with_roles(ClaimSource::new(path, ClaimShape::Array))
+                .principal(claims(v))
+                .map(|p| p.roles().to_vec())
+        };
+        assert_eq!(
+            read("a.b.c", json!({"sub": "u", "a.b": {"c": ["x"]}})).unwrap(),
+            ["x"]
+        );
+        assert_eq!(
+            read("a.b.c", json!({"sub": "u", "a": {"b.c": ["y"]}})).unwrap(),
+            ["y"]
+        );
+        assert_eq!(
+            read("a.b.c", json!({"sub": "u", "a": {"b": {"c": ["z"]}}})).unwrap(),
+            ["z"]
+        );
+        // A literal key that leads nowhere falls back to the nested path.
+        assert_eq!(
+            read(
+                "a.b.c",
+                json!({"sub": "u", "a.b": {}, "a": {"b": {"c": ["w"]}}})
+            )
+            .unwrap(),
+            ["w"]
+        );
+        assert_eq!(
+            read("a.b.c", json!({"sub": "u", "a": {"b": 5}})).unwrap_err(),
+            AuthError::ClaimType {
+                claim: "a.b".into(),
+                expected: "an object"
+            }
+        );
+        assert_eq!(
+            read("a.b", json!({"sub": "u", "a": null})).unwrap(),
+            Vec::<String>::new()
+        );
+        let segments = ClaimSource::from_segments(["a.b", "c"], ClaimShape::Array);
+        assert_eq!(segments.path(), "a.b.c");
+        let p = ClaimsMapping::none()
+            .with_roles(segments)
+            .principal(claims(
+                json!({"sub": "u", "a": {"b": {"c": ["nested"]}}, "a.b": {"c": ["literal"]}}),
+            ))
+            .unwrap();
+        assert_eq!(p.roles(), ["literal"], "segments are never split");
     }
 }

@@ -39,11 +39,14 @@ mod principal;
 mod requirement;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod typed;
 pub mod verify;
 
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
 pub use manifest::Manifest;
-pub use mcp_rbac_macros::{prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router};
+pub use mcp_rbac_macros::{
+    permissions, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router,
+};
 pub use policy::{PolicyError, Role, RolePolicy};
 pub use principal::{principal_from_context, PermissionSet, Principal, PrincipalBuilder};
 pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, Requirement};
@@ -56,4 +59,6 @@ pub mod __private {
     };
     pub use crate::principal::OptionalPrincipal;
     pub use crate::requirement::{Access, Requirement};
+    pub use crate::typed::{bits_of, BitCheck, BitRequirement, PermissionEnum, TypedGuard};
+    pub use mcp_rbac_macros::unknown_permission;
 }

@@ -66,6 +66,25 @@ pub enum PolicyError {
     /// A grant that cannot name a permission (empty, whitespace, `*` anywhere but a trailing `.*`).
     #[error("role `{role}` grants `{permission}`, which is not a permission name or a `Prefix.*` wildcard")]
     InvalidGrant { role: String, permission: String },
+    /// A TOML policy that does not parse, or has a key the policy format does not know. `line`
+    /// and `column` count from 1, columns in characters.
+    #[error("role policy TOML{}: {message}", location(*.line, *.column))]
+    Toml {
+        message: String,
+        line: Option<usize>,
+        column: Option<usize>,
+    },
+    /// A policy file that cannot be read.
+    #[error("cannot read role policy file {path}: {reason}")]
+    Read { path: String, reason: String },
+}
+
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+        (Some(line), None) => format!(" at line {line}"),
+        _ => String::new(),
+    }
 }
 
 /// Roles → effective permission sets, precomputed.
@@ -124,10 +143,105 @@ impl RolePolicy {
         set
     }
 
+    /// Loads a policy written in TOML: one `[roles.<name>]` table per role, with optional
+    /// `permissions` (grants, `Prefix.*` allowed) and `inherits` (parent roles). Unknown keys,
+    /// unknown parents, cycles and invalid grants are errors, TOML errors carry line and column.
+    ///
+    /// ```
+    /// use mcp_rbac::RolePolicy;
+    ///
+    /// let policy = RolePolicy::from_toml_str(
+    ///     r#"
+    ///     [roles.guest]
+    ///     permissions = ["Guest.Read"]
+    ///
+    ///     [roles.user]
+    ///     inherits = ["guest"]
+    ///     permissions = ["User.Read", "User.Write"]
+    ///
+    ///     [roles.admin]
+    ///     inherits = ["user"]
+    ///     permissions = ["Admin.*"]
+    ///     "#,
+    /// )
+    /// .unwrap();
+    /// assert!(policy.permissions_of(["admin"]).contains("Guest.Read"));
+    ///
+    /// let typo = RolePolicy::from_toml_str("[roles.guest]\npermission = [\"Guest.Read\"]\n");
+    /// assert!(typo.unwrap_err().to_string().starts_with("role policy TOML at line 2, column 1:"));
+    /// ```
+    #[cfg(feature = "toml")]
+    pub fn from_toml_str(toml: &str) -> Result<Self, PolicyError> {
+        let file: toml_format::PolicyFile = ::toml::from_str(toml).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (line, column) = line_column(toml, span.start);
+                    (Some(line), Some(column))
+                }
+                None => (None, None),
+            };
+            PolicyError::Toml {
+                message: e.message().trim_end().to_owned(),
+                line,
+                column,
+            }
+        })?;
+        RolePolicy::new(file.roles.into_iter().map(|(name, role)| {
+            Role::new(name)
+                .grants(role.permissions)
+                .inherits(role.inherits)
+        }))
+    }
+
+    /// Reads and loads a TOML policy file (see [`from_toml_str`](Self::from_toml_str)).
+    ///
+    /// ```no_run
+    /// let policy = mcp_rbac::RolePolicy::from_toml_file("roles.toml")?;
+    /// # Ok::<(), mcp_rbac::PolicyError>(())
+    /// ```
+    #[cfg(feature = "toml")]
+    pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> Result<Self, PolicyError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_toml_str(&text)
+    }
+
     /// Whether the policy defines `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.resolved.contains_key(role)
     }
+}
+
+#[cfg(feature = "toml")]
+mod toml_format {
+    use std::collections::BTreeMap;
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct PolicyFile {
+        pub(super) roles: BTreeMap<String, RoleEntry>,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct RoleEntry {
+        #[serde(default)]
+        pub(super) permissions: Vec<String>,
+        #[serde(default)]
+        pub(super) inherits: Vec<String>,
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+#[cfg(feature = "toml")]
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 fn valid_grant(grant: &str) -> bool {
@@ -222,5 +336,160 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[cfg(feature = "toml")]
+    const PRODUCTS: &str = r#"
+[roles.guest]
+permissions = ["Guest.Read"]
+
+[roles.user]
+inherits = ["guest"]
+permissions = ["User.Read", "User.Write"]
+
+[roles.admin]
+inherits = ["user"]
+permissions = ["Admin.*"]
+"#;
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn toml_policy_resolves_like_the_builder() {
+        let policy = RolePolicy::from_toml_str(PRODUCTS).unwrap();
+        assert_eq!(policy.permissions_of(["guest"]).names(), ["Guest.Read"]);
+        assert_eq!(
+            policy.permissions_of(["user"]).names(),
+            ["Guest.Read", "User.Read", "User.Write"]
+        );
+        assert_eq!(
+            policy.permissions_of(["admin"]).names(),
+            ["Guest.Read", "User.Read", "User.Write", "Admin.*"]
+        );
+        assert!(!policy.has_role("root"));
+        // A role with neither key grants nothing but exists.
+        let policy = RolePolicy::from_toml_str("[roles.nobody]\n").unwrap();
+        assert!(policy.has_role("nobody"));
+        assert!(policy.permissions_of(["nobody"]).is_empty());
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn toml_policy_validation_errors() {
+        let err = RolePolicy::from_toml_str(
+            "[roles.user]\ninherits = [\"guest\"]\npermissions = [\"User.Read\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::UnknownParent {
+                role: "user".into(),
+                parent: "guest".into()
+            }
+        );
+        let err = RolePolicy::from_toml_str(
+            "[roles.a]\ninherits = [\"b\"]\n[roles.b]\ninherits = [\"c\"]\n[roles.c]\ninherits = [\"a\"]\n[roles.d]\ninherits = [\"a\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role inheritance forms a cycle: a -> b -> c -> a"
+        );
+        let err = RolePolicy::from_toml_str("[roles.me]\ninherits = [\"me\"]\n").unwrap_err();
+        assert_eq!(err, PolicyError::Cycle(vec!["me".into(), "me".into()]));
+        let err =
+            RolePolicy::from_toml_str("[roles.admin]\npermissions = [\"Admin*\"]\n").unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::InvalidGrant {
+                role: "admin".into(),
+                permission: "Admin*".into()
+            }
+        );
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn toml_syntax_errors_carry_line_and_column() {
+        let err = RolePolicy::from_toml_str("[roles.guest]\npermissions = [\"Guest.Read\"\n")
+            .unwrap_err();
+        let PolicyError::Toml { line, column, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!((*line, *column), (Some(2), Some(28)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "role policy TOML at line 2, column 28: unclosed array, expected `]`"
+        );
+
+        let err =
+            RolePolicy::from_toml_str("[roles.guest]\npermissions = [\"A\"]\n[roles.guest]\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role policy TOML at line 3, column 8: duplicate key",
+            "a role defined twice"
+        );
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn toml_unknown_keys_and_wrong_types_are_refused() {
+        let err = RolePolicy::from_toml_str("[roles.guest]\npermission = [\"Guest.Read\"]\n")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::Toml {
+                message: "unknown field `permission`, expected `permissions` or `inherits`".into(),
+                line: Some(2),
+                column: Some(1),
+            }
+        );
+        let err = RolePolicy::from_toml_str("[role.guest]\npermissions = []\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role policy TOML at line 1, column 2: unknown field `role`, expected `roles`"
+        );
+        let err = RolePolicy::from_toml_str("version = 2\n[roles.guest]\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role policy TOML at line 1, column 1: unknown field `version`, expected `roles`"
+        );
+        let err =
+            RolePolicy::from_toml_str("[roles.guest]\npermissions = \"Guest.Read\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role policy TOML at line 2, column 15: invalid type: string \"Guest.Read\", expected a sequence"
+        );
+        let err = RolePolicy::from_toml_str("").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role policy TOML at line 1, column 1: missing field `roles`"
+        );
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn toml_files_are_read_and_a_missing_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("mcp-rbac-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("roles.toml");
+        std::fs::write(&path, PRODUCTS).unwrap();
+        let policy = RolePolicy::from_toml_file(&path).unwrap();
+        assert!(policy.permissions_of(["admin"]).contains("Admin.Delete"));
+        std::fs::remove_file(&path).unwrap();
+        let err = RolePolicy::from_toml_file(&path).unwrap_err();
+        let PolicyError::Read { path: named, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(named, &path.display().to_string());
+        let _ = std::fs::remove_dir(&dir);
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncdé f", 0), (1, 1));
+        assert_eq!(line_column("ab\ncdé f", 3), (2, 1));
+        assert_eq!(line_column("ab\ncdé f", "ab\ncdé ".len()), (2, 5));
     }
 }

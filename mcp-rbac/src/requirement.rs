@@ -60,8 +60,12 @@ impl Requirement {
     fn combine(any: bool, parts: impl IntoIterator<Item = Requirement>) -> Self {
         let mut flat: Vec<Requirement> = Vec::new();
         for part in parts {
+            // An empty combinator is never met, so it is kept as a part: flattened into an
+            // `all`, it would vanish and loosen the requirement.
             let same_kind = match (&part, any) {
-                (Requirement::Any(inner), true) | (Requirement::All(inner), false) => {
+                (Requirement::Any(inner), true) | (Requirement::All(inner), false)
+                    if !inner.is_empty() =>
+                {
                     Some(inner.clone())
                 }
                 _ => None,
@@ -310,5 +314,8 @@ mod tests {
         assert!(!req.is_met_by(&set(&["user.write", "User.Write2", "User"])));
         assert!(!Requirement::Any(vec![]).is_met_by(&set(&["A"])));
         assert!(!Requirement::All(vec![]).is_met_by(&set(&["A"])));
+        // Canonicalizing keeps an empty (never met) `all` inside an `all`.
+        let loosened = Requirement::all([Requirement::permission("A"), Requirement::All(vec![])]);
+        assert!(!loosened.is_met_by(&set(&["A"])));
     }
 }

@@ -1,6 +1,7 @@
 //! `Jwks` against a real HTTP JWKS endpoint whose answers the test controls: rotation on an
 //! unknown `kid`, the refresh rate limit, `Cache-Control: max-age`, outages and garbage, header
 //! URLs that must never be fetched, and the verified-token cache following the key set.
+#![cfg(feature = "jwks")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use mcp_rbac::verify::{
-    install_crypto_provider, Algorithm, AuthError, ConfigError, JwtVerifier, TokenVerifier,
-    VerificationKey,
+    install_crypto_provider, Algorithm, AuthError, ConfigError, JwtVerifier, MultiIssuerError,
+    MultiIssuerVerifier, TokenVerifier, VerificationKey,
 };
 use serde_json::{json, Value};
 
@@ -179,6 +179,36 @@ async fn jwk_keys_select_by_kid() {
         .await,
         Ok("alice".into())
     );
+    // A key configured without a `kid` (PEM) verifies tokens whatever `kid` they name.
+    let v = verifier(
+        &[Algorithm::ES256],
+        vec![VerificationKey::from_pem(&key("p256.pub.pem")).unwrap()],
+    );
+    assert_eq!(
+        check(
+            &v,
+            &sign(
+                Algorithm::ES256,
+                Some("idp-key-7"),
+                &signing,
+                &claims(json!({}))
+            )
+        )
+        .await,
+        Ok("alice".into())
+    );
+    let other = EncodingKey::from_ec_pem(&key("p384.pem")).unwrap();
+    assert!(check(
+        &v,
+        &sign(
+            Algorithm::ES384,
+            Some("idp-key-7"),
+            &other,
+            &claims(json!({}))
+        )
+    )
+    .await
+    .is_err());
     // A symmetric JWK is never a verification key.
     let oct: Jwk =
         serde_json::from_value(json!({"kty": "oct", "k": "c2VjcmV0", "kid": "o"})).unwrap();
@@ -355,5 +385,74 @@ async fn a_panicking_verifier_is_not_an_allow() {
     assert_eq!(
         &body[..],
         br#"{"error":"invalid_token","error_description":"token could not be verified"}"#
+    );
+}
+
+#[tokio::test]
+async fn each_issuer_is_checked_with_its_own_keys() {
+    const A: &str = "https://a.issuer.test";
+    const B: &str = "https://b.issuer.test";
+    let one = |iss: &str, alg: Algorithm, public: &str| {
+        JwtVerifier::builder()
+            .issuer(iss)
+            .audience(AUD)
+            .algorithms([alg])
+            .key(VerificationKey::from_pem(&key(public)).unwrap())
+            .build()
+            .unwrap()
+    };
+    let verifier = MultiIssuerVerifier::new([
+        one(A, Algorithm::RS256, "rsa2048.pub.pem"),
+        one(B, Algorithm::RS256, "rsa2048-other.pub.pem"),
+    ])
+    .unwrap();
+    let a_key = EncodingKey::from_rsa_pem(&key("rsa2048.pem")).unwrap();
+    let b_key = EncodingKey::from_rsa_pem(&key("rsa2048-other.pem")).unwrap();
+    let token = |iss: &str, signing: &EncodingKey| {
+        sign(
+            Algorithm::RS256,
+            None,
+            signing,
+            &claims(json!({"iss": iss})),
+        )
+    };
+    let subject = |t: String| {
+        let v = &verifier;
+        async move { v.verify(&t).await.map(|p| p.issuer().map(str::to_owned)) }
+    };
+    assert_eq!(subject(token(A, &a_key)).await, Ok(Some(A.into())));
+    assert_eq!(subject(token(B, &b_key)).await, Ok(Some(B.into())));
+    // Signed by A's key, claiming B: B's keys refuse it.
+    assert_eq!(
+        subject(token(B, &a_key)).await,
+        Err(AuthError::BadSignature)
+    );
+    assert_eq!(
+        subject(token(A, &b_key)).await,
+        Err(AuthError::BadSignature)
+    );
+    assert_eq!(
+        subject(token("https://c.issuer.test", &a_key)).await,
+        Err(AuthError::WrongIssuer)
+    );
+    assert_eq!(
+        subject(sign(
+            Algorithm::RS256,
+            None,
+            &a_key,
+            &claims(json!({"iss": null}))
+        ))
+        .await,
+        Err(AuthError::MissingClaim("iss".into()))
+    );
+    assert_eq!(subject("x.y.z".into()).await, Err(AuthError::Malformed));
+    // One verifier per issuer.
+    assert_eq!(
+        MultiIssuerVerifier::new([
+            one(A, Algorithm::RS256, "rsa2048.pub.pem"),
+            one(A, Algorithm::RS256, "rsa2048-other.pub.pem"),
+        ])
+        .err(),
+        Some(MultiIssuerError::DuplicateIssuer(A.into()))
     );
 }

@@ -1,6 +1,8 @@
 //! Support for the end-to-end tests: an MCP client that speaks raw JSON-RPC over HTTP (so every
 //! status, header and error shape is visible), and a helper that serves any rmcp handler.
 
+pub mod idp;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

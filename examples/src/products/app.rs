@@ -4,11 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use jsonwebtoken::jwk::JwkSet;
 use mcp_rbac::bearer::BearerAuthLayer;
 use mcp_rbac::metadata::ProtectedResource;
 use mcp_rbac::testkit::DevIssuer;
-use mcp_rbac::verify::{remote, Algorithm, JwtVerifier, TokenVerifier, VerificationKey};
+use mcp_rbac::verify::{remote, Jwks, JwtVerifier, TokenVerifier};
 use mcp_rbac::ClaimsMapping;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -226,59 +225,18 @@ async fn external_verifier(
             .await
             .map_err(|e| StartError::Keys(e.to_string()))?,
     };
-    let set: JwkSet = remote::fetch_jwks(&jwks_url)
+    // Keys follow the issuer's rotations (refresh on `max-age` and on an unknown `kid`).
+    let jwks = Jwks::load(jwks_url)
         .await
         .map_err(|e| StartError::Keys(e.to_string()))?;
-    let (keys, skipped) = VerificationKey::from_jwk_set(&set);
-    for reason in skipped {
-        tracing::warn!("skipping a key of {jwks_url}: {reason}");
-    }
-    let mut algorithms: Vec<Algorithm> = Vec::new();
-    for jwk in &set.keys {
-        if let Some(alg) = algorithm_for(jwk) {
-            if !algorithms.contains(&alg) {
-                algorithms.push(alg);
-            }
-        }
-    }
     JwtVerifier::builder()
         .issuer(issuer)
         .audience(audience)
-        .algorithms(algorithms)
-        .keys(keys)
+        .algorithms(jwks.algorithms())
+        .jwks(jwks)
         .claims(mapping)
         .build()
         .map_err(|e| StartError::Config(format!("external issuer {issuer}: {e}")))
-}
-
-/// The algorithm a published key is for: its `alg`, else the usual one for its type.
-fn algorithm_for(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
-    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
-    if let Some(alg) = jwk.common.key_algorithm {
-        return match alg {
-            KeyAlgorithm::RS256 => Some(Algorithm::RS256),
-            KeyAlgorithm::RS384 => Some(Algorithm::RS384),
-            KeyAlgorithm::RS512 => Some(Algorithm::RS512),
-            KeyAlgorithm::PS256 => Some(Algorithm::PS256),
-            KeyAlgorithm::PS384 => Some(Algorithm::PS384),
-            KeyAlgorithm::PS512 => Some(Algorithm::PS512),
-            KeyAlgorithm::ES256 => Some(Algorithm::ES256),
-            KeyAlgorithm::ES384 => Some(Algorithm::ES384),
-            KeyAlgorithm::EdDSA => Some(Algorithm::EdDSA),
-            _ => None,
-        };
-    }
-    match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
-            Some(Algorithm::ES256)
-        }
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P384 => {
-            Some(Algorithm::ES384)
-        }
-        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
-        _ => None,
-    }
 }
 
 fn origin_of(url: &str) -> Option<String> {

@@ -1,4 +1,5 @@
-//! The MCP surface: every tool and prompt with its access rule, readable in one screen.
+//! The MCP surface: every tool and prompt with its access rule, readable in one screen. Every
+//! permission name is checked at compile time against [`Perm`], the set declared in `policy.rs`.
 
 use mcp_rbac::Principal;
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -8,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, Product};
+use super::policy::Perm;
 
 /// The products MCP server (one per session; the catalogue is shared).
 #[derive(Clone)]
@@ -52,7 +54,7 @@ impl Products {
     }
 }
 
-#[mcp_rbac::tool_router]
+#[mcp_rbac::tool_router(permissions = Perm)]
 impl Products {
     #[tool(requires = "Guest.Read", description = "List every product")]
     async fn list_products(&self) -> Result<Json<ProductList>, ErrorData> {
@@ -122,7 +124,7 @@ impl Products {
     }
 }
 
-#[mcp_rbac::prompt_router]
+#[mcp_rbac::prompt_router(permissions = Perm)]
 impl Products {
     #[prompt(requires = "User.Read", description = "A sales brief for one product")]
     async fn product_brief(

@@ -10,10 +10,14 @@ use quote::quote;
 
 mod handler;
 mod outside;
+mod permissions;
 mod router;
+#[cfg(test)]
+mod snapshots;
 
 pub use handler::handler;
 pub use outside::outside_router;
+pub use permissions::{permissions, unknown_permission};
 pub use router::router;
 
 /// What one macro call writes: code, and the errors reported alongside it.

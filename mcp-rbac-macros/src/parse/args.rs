@@ -48,11 +48,18 @@ pub fn router_args(kind: Kind, attr: TokenStream) -> (RouterArgs, Option<syn::Er
         vis: Visibility::Inherited,
         server_handler: false,
         allow_empty: false,
+        permissions: None,
     };
     let what = format!("#[mcp_rbac::{}]", kind.router());
     let known: &[&str] = match kind {
-        Kind::Tool => &["router", "vis", "server_handler", "allow_empty"],
-        Kind::Prompt => &["router", "vis"],
+        Kind::Tool => &[
+            "router",
+            "vis",
+            "server_handler",
+            "allow_empty",
+            "permissions",
+        ],
+        Kind::Prompt => &["router", "vis", "permissions"],
     };
     let metas = match metas(attr) {
         Ok(metas) => metas,
@@ -84,6 +91,7 @@ fn router_arg(
             };
         }
         ("vis", Meta::NameValue(nv)) => args.vis = string_value(&nv.value)?.parse()?,
+        ("permissions", Meta::NameValue(nv)) => args.permissions = Some(permission_set(&nv.value)?),
         ("server_handler", Meta::Path(_)) if kind == Kind::Tool => args.server_handler = true,
         ("allow_empty", Meta::Path(_)) if kind == Kind::Tool => args.allow_empty = true,
         ("server_handler", _) if kind == Kind::Prompt => {
@@ -102,6 +110,10 @@ fn router_arg(
             let form = match name {
                 "router" => "`router = name`".to_string(),
                 "vis" => "`vis = \"pub\"`".to_string(),
+                "permissions" => {
+                    "`permissions = Perm`, naming an enum declared with `mcp_rbac::permissions!`"
+                        .to_string()
+                }
                 flag => format!("a bare flag: `{flag}`"),
             };
             return Err(syn::Error::new_spanned(
@@ -112,6 +124,25 @@ fn router_arg(
         _ => return Err(unknown_key(ident, known, what)),
     }
     Ok(())
+}
+
+/// `permissions = Perm` / `permissions = crate::auth::Perm`: a plain path, no generics.
+fn permission_set(value: &Expr) -> syn::Result<syn::Path> {
+    let help = "`permissions` names the enum declared with `mcp_rbac::permissions! { pub enum Perm { \"Admin.Write\", .. } }`\nhelp: write `permissions = Perm`";
+    let Expr::Path(path) = value else {
+        return Err(syn::Error::new_spanned(value, help));
+    };
+    let plain = path.qself.is_none()
+        && path.attrs.is_empty()
+        && path
+            .path
+            .segments
+            .iter()
+            .all(|s| matches!(s.arguments, syn::PathArguments::None));
+    if !plain {
+        return Err(syn::Error::new_spanned(value, help));
+    }
+    Ok(path.path.clone())
 }
 
 /// `router = expr, meta = expr, name = "..", version = "..", instructions = ".."` (all optional).

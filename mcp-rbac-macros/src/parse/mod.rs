@@ -3,8 +3,10 @@
 
 mod args;
 mod item;
+mod permissions;
 mod requirement;
 
 pub use args::{handler_args, router_args};
 pub use item::{method_attr, push as push_error, RawItem};
+pub use permissions::permission_set;
 pub use requirement::requirement;

@@ -125,7 +125,8 @@ where
         let challenge = self.challenge.clone();
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
-            let verified = AssertUnwindSafe(verifier.verify(&token))
+            // `verify` is called inside the guarded future: it may panic before returning one.
+            let verified = AssertUnwindSafe(async { verifier.verify(&token).await })
                 .catch_unwind()
                 .await
                 .unwrap_or(Err(AuthError::Internal));

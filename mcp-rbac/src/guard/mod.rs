@@ -4,7 +4,7 @@
 pub mod denial;
 mod handler;
 mod marker;
-mod route;
+pub(crate) mod route;
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use rmcp::RoleServer;
 use crate::audit;
 use crate::principal::{principal_from_context, Principal};
 use crate::requirement::Access;
+use crate::typed::BitCheck;
 
 pub use handler::{call_tool, get_prompt, get_tool, list_prompts, list_tools};
 pub use marker::{access_of_prompt, access_of_tool};
@@ -45,17 +46,30 @@ pub struct Gate {
     name: Arc<str>,
     access: Access,
     required: Arc<str>,
+    /// The same rule as bits of a typed permission set, when the router declared one.
+    bits: Option<BitCheck>,
 }
 
 impl Gate {
     /// A gate for the item `name`.
     pub fn new(kind: ItemKind, name: &str, access: Access) -> Self {
+        Self::with_bits(kind, name, access, None)
+    }
+
+    /// A gate that checks `bits` (the same rule as `access`, as bits of a typed permission set).
+    pub(crate) fn with_bits(
+        kind: ItemKind,
+        name: &str,
+        access: Access,
+        bits: Option<BitCheck>,
+    ) -> Self {
         let required = access.to_string().into();
         Gate {
             kind,
             name: name.into(),
             access,
             required,
+            bits,
         }
     }
 
@@ -69,7 +83,11 @@ impl Gate {
             audit::unauthenticated(self.kind, &self.name);
             return Err(denial::unauthenticated());
         };
-        if allows(&self.access, principal) {
+        let allowed = match &self.bits {
+            Some(bits) => bits.allows(principal.permissions()),
+            None => allows(&self.access, principal),
+        };
+        if allowed {
             audit::allowed(self.kind, &self.name, principal, &self.required);
             Ok(principal)
         } else {

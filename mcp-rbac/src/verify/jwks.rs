@@ -150,6 +150,24 @@ impl Jwks {
             .collect()
     }
 
+    /// The algorithms the current keys are for (see [`VerificationKey::usual_algorithm`]), in
+    /// key order without repeats: what to pin when the identity provider's keys decide it.
+    pub fn algorithms(&self) -> Vec<jsonwebtoken::Algorithm> {
+        let mut algorithms = Vec::new();
+        for alg in self
+            .inner
+            .keys
+            .load()
+            .iter()
+            .filter_map(|k| k.usual_algorithm())
+        {
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        algorithms
+    }
+
     pub(crate) fn keys(&self) -> arc_swap::Guard<Arc<Vec<Arc<VerificationKey>>>> {
         self.inner.keys.load()
     }

@@ -2,16 +2,15 @@
 //! configuration, `exp`/`iss`/`aud` required, `nbf` checked, small leeway, header-named keys
 //! (`jku`, `x5u`, `jwk`, `x5c`) ignored, HMAC never beside asymmetric keys, size capped first.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
-use serde_json::{Map, Value};
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use super::cache::{Lookup, TokenCache, DEFAULT_CACHE_BYTES};
+use super::jws::CompactJws;
+use super::registered::ClaimRules;
 #[cfg(feature = "jwks")]
 use super::Jwks;
 use super::{crypto, AuthError, TokenVerifier, VerificationKey};
@@ -42,7 +41,8 @@ pub struct JwtVerifier {
     #[cfg(feature = "jwks")]
     jwks: Vec<Jwks>,
     cache: Option<TokenCache>,
-    validations: HashMap<Algorithm, Validation>,
+    algorithms: Vec<Algorithm>,
+    rules: ClaimRules,
     accepted_types: Vec<String>,
     mapping: ClaimsMapping,
     max_token_bytes: usize,
@@ -52,7 +52,7 @@ impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtVerifier")
             .field("keys", &self.keys)
-            .field("algorithms", &self.validations.keys().collect::<Vec<_>>())
+            .field("algorithms", &self.algorithms)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +108,16 @@ impl JwtVerifier {
         JwtVerifierBuilder::default()
     }
 
+    /// The issuers this verifier trusts.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.rules.issuers.iter().map(String::as_str)
+    }
+
+    /// The cap on a token's length.
+    pub fn max_token_bytes(&self) -> usize {
+        self.max_token_bytes
+    }
+
     async fn verify_token(&self, token: &str) -> Result<Principal, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::TooLarge(self.max_token_bytes));
@@ -119,12 +129,11 @@ impl JwtVerifier {
                 Lookup::Miss => {}
             }
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
-        let validation = self
-            .validations
-            .get(&header.alg)
-            .ok_or(AuthError::AlgorithmNotAllowed)?;
-        if let Some(typ) = &header.typ {
+        let jws = CompactJws::parse(token)?;
+        if !self.algorithms.contains(&jws.alg) {
+            return Err(AuthError::AlgorithmNotAllowed);
+        }
+        if let Some(typ) = &jws.typ {
             if !self
                 .accepted_types
                 .iter()
@@ -133,10 +142,9 @@ impl JwtVerifier {
                 return Err(AuthError::WrongType);
             }
         }
-        let kid = header.kid.as_deref();
         #[cfg(feature = "jwks")]
         self.jwks.iter().for_each(Jwks::refresh_if_stale);
-        let mut verified = self.verify_with_keys(token, header.alg, kid, validation);
+        let mut verified = self.verify_with_keys(&jws);
         #[cfg(feature = "jwks")]
         if verified.as_ref().err() == Some(&AuthError::UnknownKey) && !self.jwks.is_empty() {
             // A new `kid` may mean the issuer rotated its keys; the JWKS limits how often.
@@ -148,7 +156,7 @@ impl JwtVerifier {
                 if let Some(cache) = &self.cache {
                     cache.forget_untrusted(); // tokens of keys that left are refused from now on
                 }
-                verified = self.verify_with_keys(token, header.alg, kid, validation);
+                verified = self.verify_with_keys(&jws);
             }
         }
         let (principal, key) = verified?;
@@ -158,14 +166,11 @@ impl JwtVerifier {
         Ok(principal)
     }
 
-    /// Tries each trusted key that fits the header; returns the principal and the key that
-    /// verified it.
+    /// Checks the signature with each trusted key that fits the header, then the claims;
+    /// returns the principal and the key that verified it.
     fn verify_with_keys(
         &self,
-        token: &str,
-        alg: Algorithm,
-        kid: Option<&str>,
-        validation: &Validation,
+        jws: &CompactJws<'_>,
     ) -> Result<(Principal, Arc<VerificationKey>), AuthError> {
         #[cfg(feature = "jwks")]
         let remote: Vec<_> = self.jwks.iter().map(Jwks::keys).collect();
@@ -173,52 +178,44 @@ impl JwtVerifier {
         let remote_keys = remote.iter().flat_map(|keys| keys.iter());
         #[cfg(not(feature = "jwks"))]
         let remote_keys = std::iter::empty::<&Arc<VerificationKey>>();
-        let mut last = AuthError::UnknownKey;
+        let kid = jws.kid.as_deref();
+        // Whether a key was tried that the token's `kid` names (or the token names none): only
+        // then is a failure a bad signature rather than a key this verifier does not hold yet.
+        let mut named_key_tried = false;
         for candidate in self
             .keys
             .iter()
             .chain(remote_keys)
-            .filter(|k| k.matches(alg, kid))
+            .filter(|k| k.matches(jws.alg, kid))
         {
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &candidate.key, validation) {
-                Ok(data) => return Ok((self.mapping.principal(data.claims)?, candidate.clone())),
-                Err(e) => {
-                    last = map_error(e.kind());
-                    // Only a bad signature may mean "another key"; anything else is final.
-                    if last != AuthError::BadSignature {
-                        return Err(last);
-                    }
-                }
+            named_key_tried |= kid.is_none() || candidate.kid.as_deref() == kid;
+            if candidate
+                .signature
+                .verify(jws.alg, jws.signing_input.as_bytes(), &jws.signature)
+            {
+                let claims = jws.claims()?;
+                self.rules.check(&claims, unix_now())?;
+                return Ok((self.mapping.principal(claims)?, candidate.clone()));
             }
         }
-        Err(last)
+        Err(if named_key_tried {
+            AuthError::BadSignature
+        } else {
+            AuthError::UnknownKey
+        })
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 impl TokenVerifier for JwtVerifier {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
         Box::pin(self.verify_token(token))
-    }
-}
-
-fn map_error(kind: &ErrorKind) -> AuthError {
-    match kind {
-        ErrorKind::InvalidSignature => AuthError::BadSignature,
-        ErrorKind::ExpiredSignature => AuthError::Expired,
-        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-        ErrorKind::InvalidAudience => AuthError::WrongAudience,
-        ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
-        ErrorKind::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
-        ErrorKind::InvalidClaimFormat(c) => AuthError::ClaimType {
-            claim: c.clone(),
-            expected: "of its registered type",
-        },
-        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => AuthError::AlgorithmNotAllowed,
-        ErrorKind::InvalidEcdsaKey
-        | ErrorKind::InvalidEddsaKey
-        | ErrorKind::InvalidRsaKey(_)
-        | ErrorKind::InvalidKeyFormat => AuthError::UnknownKey,
-        _ => AuthError::Malformed,
     }
 }
 
@@ -349,27 +346,17 @@ impl JwtVerifierBuilder {
             bytes if bytes < 64 * 1024 => return Err(ConfigError::CacheTooSmall(bytes)),
             bytes => Some(TokenCache::new(bytes, Duration::from_secs(leeway))),
         };
-        let validations = self
-            .algorithms
-            .iter()
-            .map(|alg| {
-                let mut v = Validation::new(*alg);
-                v.set_issuer(&self.issuers);
-                v.set_audience(&self.audiences);
-                v.set_required_spec_claims(&["exp", "iss", "aud"]);
-                v.validate_exp = true;
-                v.validate_nbf = true;
-                v.validate_aud = true;
-                v.leeway = leeway;
-                (*alg, v)
-            })
-            .collect();
         Ok(JwtVerifier {
             keys: self.keys.into_iter().map(Arc::new).collect(),
             #[cfg(feature = "jwks")]
             jwks: self.jwks,
             cache,
-            validations,
+            algorithms: self.algorithms,
+            rules: ClaimRules {
+                issuers: self.issuers,
+                audiences: self.audiences,
+                leeway: i64::try_from(leeway).unwrap_or(300),
+            },
             accepted_types: self.accepted_types.unwrap_or_else(|| {
                 vec!["JWT".into(), "at+jwt".into(), "application/at+jwt".into()]
             }),

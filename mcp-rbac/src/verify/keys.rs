@@ -3,13 +3,16 @@
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
+use super::signature::SignatureKey;
+
 /// A key the verifier trusts, with the `kid` and algorithm it is bound to (from its JWK).
 #[derive(Clone)]
 pub struct VerificationKey {
     pub(crate) kid: Option<String>,
     pub(crate) algorithm: Option<Algorithm>,
     pub(crate) family: AlgorithmFamily,
-    pub(crate) key: DecodingKey,
+    /// Parsed once; checks signatures.
+    pub(crate) signature: SignatureKey,
     /// The JWK it came from, serialized: the same key in a refreshed JWKS is the same key.
     pub(crate) jwk: Option<Box<str>>,
 }
@@ -46,11 +49,12 @@ impl VerificationKey {
         if secret.len() < 32 {
             return Err(KeyError::ShortSecret);
         }
+        let key = DecodingKey::from_secret(secret);
         Ok(VerificationKey {
             kid: None,
             algorithm: None,
             family: AlgorithmFamily::Hmac,
-            key: DecodingKey::from_secret(secret),
+            signature: SignatureKey::prepare(&key, None).ok_or(KeyError::ShortSecret)?,
             jwk: None,
         })
     }
@@ -66,7 +70,7 @@ impl VerificationKey {
             kid: None,
             algorithm: None,
             family,
-            key,
+            signature: SignatureKey::prepare(&key, None).ok_or(KeyError::Pem)?,
             jwk: None,
         })
     }
@@ -103,7 +107,8 @@ impl VerificationKey {
             kid: jwk.common.key_id.clone(),
             algorithm,
             family,
-            key,
+            signature: SignatureKey::prepare(&key, algorithm)
+                .ok_or_else(|| fail("the key does not load for its algorithm"))?,
             jwk: serde_json::to_string(jwk).ok().map(String::into_boxed_str),
         })
     }
@@ -133,6 +138,17 @@ impl VerificationKey {
         self
     }
 
+    /// The algorithm this key is for: its own `alg`, else the usual one for its type (RS256 for
+    /// RSA, ES256/ES384 by curve, EdDSA). `None` for an HMAC secret (its hash is a choice).
+    pub fn usual_algorithm(&self) -> Option<Algorithm> {
+        self.algorithm.or(match self.family {
+            AlgorithmFamily::Rsa => Some(Algorithm::RS256),
+            AlgorithmFamily::Ec => self.signature.algorithms().next(),
+            AlgorithmFamily::Ed => Some(Algorithm::EdDSA),
+            AlgorithmFamily::Hmac => None,
+        })
+    }
+
     /// Whether `other` is the same JWK (same `kid`, same parameters).
     pub(crate) fn same_jwk(&self, other: &VerificationKey) -> bool {
         self.jwk.is_some() && self.jwk == other.jwk
@@ -144,8 +160,8 @@ impl VerificationKey {
             && self.algorithm.is_none_or(|a| a == alg)
             && match (kid, &self.kid) {
                 (Some(wanted), Some(have)) => wanted == have,
-                (Some(_), None) => false,
-                (None, _) => true,
+                // A key configured without a `kid` (PEM, secret) has no name to mismatch.
+                (Some(_), None) | (None, _) => true,
             }
     }
 }

@@ -1,19 +1,35 @@
 //! Bearer token → [`Principal`](crate::Principal). [`JwtVerifier`] does it for signed JWTs; any
 //! other scheme (introspection, API keys, …) implements [`TokenVerifier`].
 
+mod api_key;
 mod cache;
 mod crypto;
 #[cfg(feature = "jwks")]
+mod introspection;
+mod issuers;
+#[cfg(feature = "jwks")]
 mod jwks;
+mod jws;
 mod jwt;
 mod keys;
+mod registered;
 #[cfg(feature = "jwks")]
 pub mod remote;
+mod signature;
+mod validate;
 
 use futures::future::BoxFuture;
 
+pub use api_key::{ApiKeyConfigError, ApiKeyVerifier, ApiKeyVerifierBuilder};
 pub use cache::DEFAULT_CACHE_BYTES;
 pub use crypto::install_crypto_provider;
+#[cfg(feature = "jwks")]
+pub use introspection::{
+    IntrospectionConfigError, IntrospectionVerifier, IntrospectionVerifierBuilder,
+    DEFAULT_INTROSPECTION_CACHE_TTL, DEFAULT_INTROSPECTION_TIMEOUT,
+    MAX_INTROSPECTION_RESPONSE_BYTES,
+};
+pub use issuers::{MultiIssuerError, MultiIssuerVerifier};
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
 pub use jwks::{Jwks, JwksBuilder, DEFAULT_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL};
@@ -21,6 +37,7 @@ pub use jwt::{
     ConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };
 pub use keys::{KeyError, VerificationKey};
+pub use validate::{TokenVerifierExt, Validated};
 
 use crate::principal::Principal;
 

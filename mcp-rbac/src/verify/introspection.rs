@@ -1,0 +1,599 @@
+//! Opaque access tokens, verified by asking the authorization server (RFC 7662 token
+//! introspection), with a short-lived cache of the positive answers.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use futures::future::BoxFuture;
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{Map, Value};
+
+use super::{
+    AuthError, TokenVerifier, DEFAULT_CACHE_BYTES, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
+};
+use crate::claims::ClaimsMapping;
+use crate::principal::Principal;
+
+/// How long an active token's answer is reused, unless its `exp` comes sooner.
+pub const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long one introspection request may take before the token is refused.
+pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most an introspection response may hold.
+pub const MAX_INTROSPECTION_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The refusal when the endpoint fails: no detail for the client (the log has it).
+const UNAVAILABLE: &str = "token introspection failed";
+
+/// Verifies opaque tokens with the authorization server's introspection endpoint (RFC 7662).
+///
+/// Each unknown token is POSTed (`token=…`, form-encoded) to the endpoint with the resource
+/// server's client credentials (`client_secret_basic`). An answer of `"active": true` becomes a
+/// [`Principal`] through the [`ClaimsMapping`] (`sub` is required; `scope` is read as the
+/// default mapping reads it); `exp`, `nbf`, and when configured `iss` and `aud`, are checked
+/// again here. Anything else refuses the token: `"active": false`, an error status, a timeout,
+/// a body that is not a JSON object with a boolean `active` (fail closed).
+///
+/// Positive answers are cached by the whole token until the token's `exp` or the cache TTL
+/// ([`DEFAULT_INTROSPECTION_CACHE_TTL`]), whichever comes first; so a token revoked at the
+/// server stays usable here for at most the TTL. Pair with
+/// [`with_validation`](super::TokenVerifierExt::with_validation) for checks on every request.
+///
+/// ```no_run
+/// use mcp_rbac::verify::IntrospectionVerifier;
+/// use mcp_rbac::ClaimsMapping;
+///
+/// let verifier = IntrospectionVerifier::builder(
+///     "https://sso.example.com/realms/acme/protocol/openid-connect/token/introspect",
+/// )
+/// .client_credentials("mcp-products", std::env::var("INTROSPECTION_SECRET")?)
+/// .issuer("https://sso.example.com/realms/acme")
+/// .audience("mcp-products")
+/// .claims(ClaimsMapping::keycloak("mcp-products"))
+/// .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct IntrospectionVerifier {
+    endpoint: reqwest::Url,
+    authorization: HeaderValue,
+    client: reqwest::Client,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: i64,
+    mapping: ClaimsMapping,
+    cache: Option<Cache<Box<str>, Active, ActiveWeight>>,
+    cache_ttl: Duration,
+    max_token_bytes: usize,
+}
+
+impl std::fmt::Debug for IntrospectionVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntrospectionVerifier")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("cache_ttl", &self.cache_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cached positive answer.
+#[derive(Clone)]
+struct Active {
+    principal: Principal,
+    until: Instant,
+    weight: u64,
+}
+
+#[derive(Clone)]
+struct ActiveWeight;
+
+impl Weighter<Box<str>, Active> for ActiveWeight {
+    fn weight(&self, token: &Box<str>, entry: &Active) -> u64 {
+        token.len() as u64 + entry.weight
+    }
+}
+
+/// Why an [`IntrospectionVerifier`] cannot be built. Messages never hold the client secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntrospectionConfigError {
+    /// The endpoint is not an absolute `https` (or `http`) URL.
+    #[error("the introspection endpoint is not a valid http(s) URL: {0}")]
+    InvalidEndpoint(String),
+    /// Plain `http` to a host other than loopback would send the client secret in clear.
+    #[error("the introspection endpoint uses plain http to a non-loopback host; use https (or allow_http())")]
+    InsecureEndpoint,
+    /// No client credentials: introspection endpoints require the caller to authenticate.
+    #[error("no client credentials configured for the introspection endpoint")]
+    NoCredentials,
+    /// A cache budget too small to hold an entry.
+    #[error(
+        "introspection cache of {0} bytes is too small: use at least 64 KiB, or a TTL of zero"
+    )]
+    CacheTooSmall(u64),
+    /// Leeway beyond five minutes.
+    #[error("leeway of {0} s is too large (at most 300 s)")]
+    LeewayTooLarge(u64),
+    /// The HTTP client could not be built.
+    #[error("the HTTP client could not be built: {0}")]
+    Client(String),
+}
+
+/// Builds an [`IntrospectionVerifier`].
+pub struct IntrospectionVerifierBuilder {
+    endpoint: String,
+    credentials: Option<(String, String)>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    mapping: Option<ClaimsMapping>,
+    cache_ttl: Option<Duration>,
+    cache_bytes: Option<u64>,
+    timeout: Option<Duration>,
+    leeway: Option<Duration>,
+    max_token_bytes: Option<usize>,
+    allow_http: bool,
+}
+
+impl std::fmt::Debug for IntrospectionVerifierBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntrospectionVerifierBuilder")
+            .field("endpoint", &self.endpoint)
+            .field(
+                "client_id",
+                &self.credentials.as_ref().map(|(id, _)| id.as_str()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntrospectionVerifier {
+    /// Starts a verifier for the introspection endpoint at `endpoint`.
+    pub fn builder(endpoint: impl Into<String>) -> IntrospectionVerifierBuilder {
+        IntrospectionVerifierBuilder {
+            endpoint: endpoint.into(),
+            credentials: None,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            mapping: None,
+            cache_ttl: None,
+            cache_bytes: None,
+            timeout: None,
+            leeway: None,
+            max_token_bytes: None,
+            allow_http: false,
+        }
+    }
+
+    async fn verify_token(&self, token: &str) -> Result<Principal, AuthError> {
+        if token.len() > self.max_token_bytes {
+            return Err(AuthError::TooLarge(self.max_token_bytes));
+        }
+        if let Some(cache) = &self.cache {
+            if let Some(entry) = cache.get(token) {
+                if Instant::now() < entry.until {
+                    return Ok(entry.principal);
+                }
+                cache.remove(token);
+            }
+        }
+        let (mut claims, size) = self.introspect(token).await?;
+        match claims.remove("active") {
+            Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => {
+                return Err(AuthError::Rejected("token is not active".into()))
+            }
+            _ => {
+                tracing::warn!(
+                    target: "mcp_rbac::auth",
+                    endpoint = %self.endpoint,
+                    "introspection response has no boolean `active`"
+                );
+                return Err(AuthError::Rejected(UNAVAILABLE.into()));
+            }
+        }
+        let now = unix_now();
+        let exp = self.check_claims(&claims, now)?;
+        let principal = self.mapping.principal(claims)?;
+        if let Some(cache) = &self.cache {
+            let mut lifetime = self.cache_ttl;
+            if let Some(exp) = exp {
+                let left = u64::try_from(exp.saturating_sub(now)).unwrap_or(0);
+                lifetime = lifetime.min(Duration::from_secs(left));
+            }
+            if !lifetime.is_zero() {
+                cache.insert(
+                    token.into(),
+                    Active {
+                        principal: principal.clone(),
+                        until: Instant::now() + lifetime,
+                        weight: 2 * size as u64 + 256,
+                    },
+                );
+            }
+        }
+        Ok(principal)
+    }
+
+    /// The endpoint's JSON object for `token` and its size. Every failure is logged (without
+    /// the token) and refuses the token.
+    async fn introspect(&self, token: &str) -> Result<(Map<String, Value>, usize), AuthError> {
+        let unavailable = |reason: &dyn std::fmt::Display| {
+            tracing::warn!(
+                target: "mcp_rbac::auth",
+                endpoint = %self.endpoint,
+                %reason,
+                "token introspection failed; the token is refused"
+            );
+            AuthError::Rejected(UNAVAILABLE.into())
+        };
+        let body = format!(
+            "token={}&token_type_hint=access_token",
+            form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        );
+        let mut response = self
+            .client
+            .post(self.endpoint.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable(&e.without_url()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(unavailable(&format_args!("HTTP {}", status.as_u16())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| unavailable(&e.without_url()))?
+        {
+            if body.len() + chunk.len() > MAX_INTROSPECTION_RESPONSE_BYTES {
+                return Err(unavailable(&format_args!(
+                    "response larger than {MAX_INTROSPECTION_RESPONSE_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(claims)) => Ok((claims, body.len())),
+            Ok(_) => Err(unavailable(&"response is not a JSON object")),
+            Err(e) => Err(unavailable(&format_args!("response is not JSON: {e}"))),
+        }
+    }
+
+    /// Checks the registered claims an active answer may carry; returns `exp`.
+    fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<Option<i64>, AuthError> {
+        let exp = numeric_date(claims, "exp")?;
+        if exp.is_some_and(|exp| exp < now.saturating_sub(self.leeway)) {
+            return Err(AuthError::Expired);
+        }
+        if numeric_date(claims, "nbf")?.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+            return Err(AuthError::NotYetValid);
+        }
+        for name in ["client_id", "iss", "token_type", "username"] {
+            if claims.get(name).is_some_and(|v| !v.is_string()) {
+                return Err(type_error(name, "a string"));
+            }
+        }
+        if !self.issuers.is_empty() {
+            let iss = claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .ok_or_else(|| AuthError::MissingClaim("iss".into()))?;
+            if !self.issuers.iter().any(|trusted| trusted == iss) {
+                return Err(AuthError::WrongIssuer);
+            }
+        }
+        let audiences: Vec<&str> = match claims.get("aud") {
+            None => Vec::new(),
+            Some(Value::String(aud)) => vec![aud.as_str()],
+            Some(Value::Array(auds)) => auds
+                .iter()
+                .map(|aud| {
+                    aud.as_str()
+                        .ok_or_else(|| type_error("aud", "a string or an array of strings"))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(type_error("aud", "a string or an array of strings")),
+        };
+        if !self.audiences.is_empty() {
+            if !claims.contains_key("aud") {
+                return Err(AuthError::MissingClaim("aud".into()));
+            }
+            if !audiences
+                .iter()
+                .any(|aud| self.audiences.iter().any(|ours| ours == aud))
+            {
+                return Err(AuthError::WrongAudience);
+            }
+        }
+        Ok(exp)
+    }
+}
+
+impl TokenVerifier for IntrospectionVerifier {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        Box::pin(self.verify_token(token))
+    }
+}
+
+impl IntrospectionVerifierBuilder {
+    /// This resource server's client credentials at the authorization server, sent as HTTP
+    /// Basic authentication (`client_secret_basic`, RFC 6749 §2.3.1). Required.
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// A trusted issuer: when any is set, the answer's `iss` must equal one.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// An accepted audience: when any is set, the answer's `aud` must name one.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Where permissions, scopes and roles are read from in the answer, and the role policy
+    /// ([`ClaimsMapping::default`] unless set).
+    pub fn claims(mut self, mapping: ClaimsMapping) -> Self {
+        self.mapping = Some(mapping);
+        self
+    }
+
+    /// How long a positive answer is reused ([`DEFAULT_INTROSPECTION_CACHE_TTL`] unless set;
+    /// zero turns the cache off). An entry never outlives the token's `exp`.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = Some(ttl);
+        self
+    }
+
+    /// Memory budget of the cache ([`DEFAULT_CACHE_BYTES`] unless set).
+    pub fn cache_bytes(mut self, bytes: u64) -> Self {
+        self.cache_bytes = Some(bytes);
+        self
+    }
+
+    /// How long one introspection request may take ([`DEFAULT_INTROSPECTION_TIMEOUT`] unless set).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Clock leeway for `exp` and `nbf` ([`DEFAULT_LEEWAY`] unless set; at most 300 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// Cap on the token's length ([`DEFAULT_MAX_TOKEN_BYTES`] unless set), checked before
+    /// anything is sent.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = Some(bytes);
+        self
+    }
+
+    /// Allows a plain `http` endpoint on a non-loopback host (e.g. inside a private network).
+    /// Loopback hosts (`localhost`, `127.0.0.1`, `::1`) are always allowed.
+    pub fn allow_http(mut self) -> Self {
+        self.allow_http = true;
+        self
+    }
+
+    /// The verifier, or why the configuration is unusable.
+    pub fn build(self) -> Result<IntrospectionVerifier, IntrospectionConfigError> {
+        let endpoint = reqwest::Url::parse(&self.endpoint)
+            .map_err(|e| IntrospectionConfigError::InvalidEndpoint(e.to_string()))?;
+        match endpoint.scheme() {
+            "https" => {}
+            "http" if self.allow_http || is_loopback(&endpoint) => {}
+            "http" => return Err(IntrospectionConfigError::InsecureEndpoint),
+            other => {
+                return Err(IntrospectionConfigError::InvalidEndpoint(format!(
+                    "scheme `{other}`"
+                )))
+            }
+        }
+        if !endpoint.username().is_empty() || endpoint.password().is_some() {
+            // They would be logged with the URL; client_credentials() keeps them out of logs.
+            return Err(IntrospectionConfigError::InvalidEndpoint(
+                "credentials in the URL (use client_credentials)".into(),
+            ));
+        }
+        let (client_id, client_secret) = self
+            .credentials
+            .ok_or(IntrospectionConfigError::NoCredentials)?;
+        if client_id.is_empty() {
+            return Err(IntrospectionConfigError::NoCredentials);
+        }
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(&client_id),
+            encode(&client_secret)
+        ));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| IntrospectionConfigError::NoCredentials)?;
+        authorization.set_sensitive(true);
+        let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs();
+        if leeway > 300 {
+            return Err(IntrospectionConfigError::LeewayTooLarge(leeway));
+        }
+        let cache_ttl = self.cache_ttl.unwrap_or(DEFAULT_INTROSPECTION_CACHE_TTL);
+        let cache = if cache_ttl.is_zero() {
+            None
+        } else {
+            match self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES) {
+                bytes if bytes < 64 * 1024 => {
+                    return Err(IntrospectionConfigError::CacheTooSmall(bytes))
+                }
+                bytes => Some(Cache::with_weighter(
+                    (bytes / 2048).max(16) as usize,
+                    bytes,
+                    ActiveWeight,
+                )),
+            }
+        };
+        let client = reqwest::Client::builder()
+            .timeout(self.timeout.unwrap_or(DEFAULT_INTROSPECTION_TIMEOUT))
+            // A redirect would move the client credentials and the token somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
+        Ok(IntrospectionVerifier {
+            endpoint,
+            authorization,
+            client,
+            issuers: self.issuers,
+            audiences: self.audiences,
+            leeway: i64::try_from(leeway).unwrap_or(300),
+            mapping: self.mapping.unwrap_or_default(),
+            cache,
+            cache_ttl,
+            max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+        })
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+fn type_error(claim: &str, expected: &'static str) -> AuthError {
+    AuthError::ClaimType {
+        claim: claim.into(),
+        expected,
+    }
+}
+
+/// A NumericDate: whole or fractional seconds since the epoch (fractions rounded down).
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            Ok(n.as_i64()
+                .or_else(|| n.as_u64().map(|_| i64::MAX))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.floor() as i64)
+                }))
+        }
+        Some(_) => Err(type_error(name, "a NumericDate (seconds since the epoch)")),
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_must_be_https_or_loopback() {
+        let build = |url: &str| {
+            IntrospectionVerifier::builder(url)
+                .client_credentials("rs", "secret")
+                .build()
+                .map(|_| ())
+        };
+        assert_eq!(build("https://idp.example/introspect"), Ok(()));
+        assert_eq!(build("http://127.0.0.1:8080/introspect"), Ok(()));
+        assert_eq!(build("http://[::1]:8080/introspect"), Ok(()));
+        assert_eq!(build("http://localhost/introspect"), Ok(()));
+        assert_eq!(
+            build("http://idp.example/introspect"),
+            Err(IntrospectionConfigError::InsecureEndpoint)
+        );
+        assert_eq!(
+            build("ftp://idp.example/introspect"),
+            Err(IntrospectionConfigError::InvalidEndpoint(
+                "scheme `ftp`".into()
+            ))
+        );
+        assert_eq!(
+            build("https://rs:secret@idp.example/introspect"),
+            Err(IntrospectionConfigError::InvalidEndpoint(
+                "credentials in the URL (use client_credentials)".into()
+            ))
+        );
+        assert!(matches!(
+            build("not a url"),
+            Err(IntrospectionConfigError::InvalidEndpoint(_))
+        ));
+        assert!(IntrospectionVerifier::builder("http://idp.example/i")
+            .client_credentials("rs", "s")
+            .allow_http()
+            .build()
+            .is_ok());
+        assert_eq!(
+            IntrospectionVerifier::builder("https://idp.example/i")
+                .build()
+                .map(|_| ()),
+            Err(IntrospectionConfigError::NoCredentials)
+        );
+        assert_eq!(
+            IntrospectionVerifier::builder("https://idp.example/i")
+                .client_credentials("rs", "s")
+                .cache_bytes(1024)
+                .build()
+                .map(|_| ()),
+            Err(IntrospectionConfigError::CacheTooSmall(1024))
+        );
+    }
+
+    #[test]
+    fn the_secret_stays_out_of_debug_output() {
+        let builder = IntrospectionVerifier::builder("https://idp.example/i")
+            .client_credentials("rs", "hunter2-secret");
+        assert!(!format!("{builder:?}").contains("hunter2"));
+        let verifier = builder.build().unwrap();
+        let debug = format!("{verifier:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("Basic"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn numeric_dates() {
+        let claims = serde_json::json!({"a": 5, "b": 5.9, "c": "5", "d": null, "e": u64::MAX});
+        let claims = claims.as_object().unwrap();
+        assert_eq!(numeric_date(claims, "a"), Ok(Some(5)));
+        assert_eq!(numeric_date(claims, "b"), Ok(Some(5)));
+        assert!(numeric_date(claims, "c").is_err());
+        assert_eq!(numeric_date(claims, "d"), Ok(None));
+        assert_eq!(numeric_date(claims, "e"), Ok(Some(i64::MAX)));
+        assert_eq!(numeric_date(claims, "zz"), Ok(None));
+    }
+}

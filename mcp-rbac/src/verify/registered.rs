@@ -1,0 +1,168 @@
+//! The registered claims a verifier must check (RFC 7519 §4.1, RFC 9068 §4): `exp` (required),
+//! `nbf`, `iss` (required, one of the trusted issuers), `aud` (required, naming this resource).
+
+use serde_json::{Map, Value};
+
+use super::AuthError;
+
+/// What the registered claims must say.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimRules {
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    pub(crate) leeway: i64,
+}
+
+impl ClaimRules {
+    /// Checks `claims` at `now` (seconds since the epoch), in the order jsonwebtoken does: the
+    /// required claims' presence, their types, the time window, the issuer, the audience.
+    pub(crate) fn check(&self, claims: &Map<String, Value>, now: i64) -> Result<(), AuthError> {
+        for required in ["exp", "iss", "aud"] {
+            if !claims.contains_key(required) {
+                return Err(AuthError::MissingClaim(required.into()));
+            }
+        }
+        let exp = numeric_date(claims, "exp")?.ok_or(AuthError::MissingClaim("exp".into()))?;
+        let nbf = numeric_date(claims, "nbf")?;
+        if exp < now.saturating_sub(self.leeway) {
+            return Err(AuthError::Expired);
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+            return Err(AuthError::NotYetValid);
+        }
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or(type_error("iss", "a string"))?;
+        if !self.issuers.iter().any(|trusted| trusted == iss) {
+            return Err(AuthError::WrongIssuer);
+        }
+        let named = |aud: &str| self.audiences.iter().any(|ours| ours == aud);
+        let audience_ok = match claims.get("aud") {
+            Some(Value::String(aud)) => named(aud),
+            Some(Value::Array(auds)) => {
+                let mut any = false;
+                for aud in auds {
+                    any |= named(
+                        aud.as_str()
+                            .ok_or(type_error("aud", "a string or an array of strings"))?,
+                    );
+                }
+                any
+            }
+            _ => return Err(type_error("aud", "a string or an array of strings")),
+        };
+        if !audience_ok {
+            return Err(AuthError::WrongAudience);
+        }
+        Ok(())
+    }
+}
+
+fn type_error(claim: &str, expected: &'static str) -> AuthError {
+    AuthError::ClaimType {
+        claim: claim.into(),
+        expected,
+    }
+}
+
+/// A NumericDate claim: an integer, or a fraction (rounded down), of seconds since the epoch.
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let Value::Number(n) = value else {
+        return Err(type_error(name, "a NumericDate (seconds since the epoch)"));
+    };
+    n.as_i64()
+        .or_else(|| n.as_u64().map(|_| i64::MAX))
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.floor() as i64)
+        })
+        .map(Some)
+        .ok_or(type_error(name, "a NumericDate (seconds since the epoch)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            issuers: vec!["https://iss".into()],
+            audiences: vec!["https://mcp/mcp".into()],
+            leeway: 30,
+        }
+    }
+
+    fn check(extra: Value) -> Result<(), AuthError> {
+        let mut claims = json!({"iss": "https://iss", "aud": "https://mcp/mcp", "exp": NOW + 60});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(&k);
+            } else {
+                claims[k] = v;
+            }
+        }
+        rules().check(claims.as_object().unwrap(), NOW)
+    }
+
+    #[test]
+    fn each_rule() {
+        assert_eq!(check(json!({})), Ok(()));
+        for c in ["exp", "iss", "aud"] {
+            assert_eq!(
+                check(json!({c: null})),
+                Err(AuthError::MissingClaim(c.into()))
+            );
+        }
+        assert_eq!(check(json!({"exp": NOW - 30})), Ok(()), "inside the leeway");
+        assert_eq!(check(json!({"exp": NOW - 31})), Err(AuthError::Expired));
+        assert_eq!(check(json!({"exp": (NOW + 5) as f64 + 0.5})), Ok(()));
+        assert_eq!(check(json!({"nbf": NOW + 30})), Ok(()));
+        assert_eq!(check(json!({"nbf": NOW + 31})), Err(AuthError::NotYetValid));
+        assert_eq!(
+            check(json!({"iss": "https://other"})),
+            Err(AuthError::WrongIssuer)
+        );
+        assert_eq!(
+            check(json!({"iss": "https://iss/"})),
+            Err(AuthError::WrongIssuer)
+        );
+        assert_eq!(
+            check(json!({"aud": "https://other"})),
+            Err(AuthError::WrongAudience)
+        );
+        assert_eq!(
+            check(json!({"aud": ["https://a", "https://mcp/mcp"]})),
+            Ok(())
+        );
+        assert_eq!(check(json!({"aud": []})), Err(AuthError::WrongAudience));
+        assert!(matches!(
+            check(json!({"exp": "soon"})),
+            Err(AuthError::ClaimType { .. })
+        ));
+        assert!(matches!(
+            check(json!({"nbf": true})),
+            Err(AuthError::ClaimType { .. })
+        ));
+        assert!(matches!(
+            check(json!({"iss": ["https://iss"]})),
+            Err(AuthError::ClaimType { .. })
+        ));
+        assert!(matches!(
+            check(json!({"aud": 5})),
+            Err(AuthError::ClaimType { .. })
+        ));
+        assert!(matches!(
+            check(json!({"aud": ["https://mcp/mcp", 5]})),
+            Err(AuthError::ClaimType { .. })
+        ));
+    }
+}

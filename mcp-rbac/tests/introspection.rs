@@ -1,0 +1,464 @@
+//! `IntrospectionVerifier` against a real RFC 7662 endpoint served on 127.0.0.1 by the test:
+//! client authentication, the mapping of answers to principals, the cache (hits, TTL, `exp`),
+//! and every way the endpoint can fail, each refusing the token without naming it.
+
+#![cfg(feature = "jwks")]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine;
+use mcp_rbac::verify::{
+    AuthError, IntrospectionConfigError, IntrospectionVerifier, TokenVerifier, TokenVerifierExt,
+};
+use mcp_rbac::{ClaimsMapping, RolePolicy};
+use serde_json::{json, Value};
+
+const CLIENT_ID: &str = "mcp-products";
+const CLIENT_SECRET: &str = "s3cret/with+chars";
+const ISS: &str = "https://sso.example.com/realms/acme";
+const FAILED: &str = "token introspection failed";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The authorization server: answers by token, counts calls per token.
+#[derive(Default)]
+struct Server {
+    calls: Mutex<HashMap<String, usize>>,
+}
+
+impl Server {
+    fn calls(&self, token: &str) -> usize {
+        self.calls.lock().unwrap().get(token).copied().unwrap_or(0)
+    }
+
+    fn total_calls(&self) -> usize {
+        self.calls.lock().unwrap().values().sum()
+    }
+}
+
+fn active(extra: Value) -> Value {
+    let mut answer = json!({
+        "active": true,
+        "sub": "f3c2a1b0-6d5e-4c3b-8a9f-0e1d2c3b4a59",
+        "scope": "openid profile",
+        "client_id": "mcp-inspector",
+        "username": "alice",
+        "token_type": "Bearer",
+        "iss": ISS,
+        "aud": ["mcp-products", "account"],
+        "exp": now() + 300,
+        "iat": now(),
+        "jti": "onrtac:6b8f2d4e",
+        "realm_access": {"roles": ["user"]},
+        "resource_access": {"mcp-products": {"roles": ["admin"]}},
+    });
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        if v.is_null() {
+            answer.as_object_mut().unwrap().remove(&k);
+        } else {
+            answer[k] = v;
+        }
+    }
+    answer
+}
+
+async fn introspect(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("mcp-products:s3cret%2Fwith%2Bchars")
+    );
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(&expected)
+    {
+        return (StatusCode::UNAUTHORIZED, "{\"error\":\"invalid_client\"}").into_response();
+    }
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some("application/x-www-form-urlencoded")
+    {
+        return StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response();
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let Some(token) = form.get("token").cloned() else {
+        return (StatusCode::BAD_REQUEST, "{\"error\":\"invalid_request\"}").into_response();
+    };
+    *server
+        .calls
+        .lock()
+        .unwrap()
+        .entry(token.clone())
+        .or_default() += 1;
+    let json = |v: Value| axum::Json(v).into_response();
+    match token.as_str() {
+        "active-user" | "cached-then-revoked" | "a+b/c=d&e %" => json(active(json!({}))),
+        "expires-soon" => json(active(json!({"exp": now() + 1}))),
+        "inactive" => json(json!({"active": false})),
+        "server-error" => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+        "garbage" => (StatusCode::OK, "<html>not json</html>").into_response(),
+        "array" => json(json!([{"active": true}])),
+        "no-active" => json(json!({"sub": "x", "scope": "a"})),
+        "active-string" => json(active(json!({"active": "true"}))),
+        "huge" => json(active(json!({"padding": "x".repeat(100 * 1024)}))),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            json(active(json!({})))
+        }
+        "redirect" => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, "http://127.0.0.1:1/elsewhere")],
+        )
+            .into_response(),
+        "wrong-iss" => json(active(json!({"iss": "https://evil.example"}))),
+        "no-iss" => json(active(json!({"iss": null}))),
+        "wrong-aud" => json(active(json!({"aud": "another-api"}))),
+        "no-sub" => json(active(json!({"sub": null}))),
+        "bad-scope" => json(active(json!({"scope": 5}))),
+        "bad-exp" => json(active(json!({"exp": "tomorrow"}))),
+        "bad-aud" => json(active(json!({"aud": [1]}))),
+        "bad-client-id" => json(active(json!({"client_id": 7}))),
+        "expired" => json(active(json!({"exp": now() - 120}))),
+        "not-yet" => json(active(json!({"nbf": now() + 600}))),
+        _ => json(json!({"active": false})),
+    }
+}
+
+async fn start() -> (String, Arc<Server>) {
+    let server = Arc::new(Server::default());
+    let app = Router::new()
+        .route("/introspect", post(introspect))
+        .with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, server)
+}
+
+fn policy() -> RolePolicy {
+    RolePolicy::from_toml_str(
+        r#"
+        [roles.guest]
+        permissions = ["Guest.Read"]
+        [roles.user]
+        inherits = ["guest"]
+        permissions = ["User.Read", "User.Write"]
+        [roles.admin]
+        inherits = ["user"]
+        permissions = ["Admin.*"]
+        "#,
+    )
+    .unwrap()
+}
+
+fn verifier(url: &str) -> IntrospectionVerifier {
+    IntrospectionVerifier::builder(url)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .claims(ClaimsMapping::keycloak("mcp-products").with_role_policy(policy()))
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_active_answer_is_a_principal_and_is_cached() {
+    let (url, server) = start().await;
+    let v = verifier(&url);
+    let p = v.verify("active-user").await.unwrap();
+    assert_eq!(p.subject(), "f3c2a1b0-6d5e-4c3b-8a9f-0e1d2c3b4a59");
+    assert_eq!(p.issuer(), Some(ISS));
+    assert_eq!(p.roles(), ["user", "admin"]);
+    assert_eq!(p.scopes(), ["openid", "profile"]);
+    assert_eq!(
+        p.permissions().names(),
+        [
+            "Guest.Read",
+            "User.Read",
+            "User.Write",
+            "openid",
+            "profile",
+            "Admin.*"
+        ]
+    );
+    assert_eq!(p.claims()["client_id"], "mcp-inspector");
+    assert!(!p.claims().contains_key("active"));
+
+    let again = v.verify("active-user").await.unwrap();
+    assert_eq!(again.subject(), p.subject());
+    assert_eq!(
+        server.calls("active-user"),
+        1,
+        "the second use is a cache hit"
+    );
+
+    // Tokens are sent form-encoded and cached by their exact text.
+    let odd = "a+b/c=d&e %";
+    assert_eq!(v.verify(odd).await.unwrap().subject(), p.subject());
+    assert_eq!(server.calls(odd), 1);
+    assert_eq!(
+        v.verify("active-user ").await.unwrap_err(),
+        AuthError::Rejected("token is not active".into())
+    );
+    assert_eq!(server.calls("active-user"), 1);
+}
+
+#[tokio::test]
+async fn cache_entries_expire_at_the_ttl() {
+    let (url, server) = start().await;
+    let v = IntrospectionVerifier::builder(&url)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .cache_ttl(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    v.verify("active-user").await.unwrap();
+    v.verify("active-user").await.unwrap();
+    assert_eq!(server.calls("active-user"), 1);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    v.verify("active-user").await.unwrap();
+    assert_eq!(
+        server.calls("active-user"),
+        2,
+        "expired entries are asked again"
+    );
+    v.verify("active-user").await.unwrap();
+    assert_eq!(server.calls("active-user"), 2);
+}
+
+#[tokio::test]
+async fn cache_entries_never_outlive_exp() {
+    let (url, server) = start().await;
+    let v = verifier(&url); // TTL 60 s by default
+    v.verify("expires-soon").await.unwrap();
+    v.verify("expires-soon").await.unwrap();
+    assert_eq!(server.calls("expires-soon"), 1);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    v.verify("expires-soon").await.unwrap();
+    assert_eq!(
+        server.calls("expires-soon"),
+        2,
+        "the entry ended at exp, not the TTL"
+    );
+}
+
+#[tokio::test]
+async fn a_ttl_of_zero_turns_the_cache_off() {
+    let (url, server) = start().await;
+    let v = IntrospectionVerifier::builder(&url)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        v.verify("active-user").await.unwrap();
+    }
+    assert_eq!(server.calls("active-user"), 3);
+}
+
+#[tokio::test]
+async fn inactive_tokens_are_refused_and_never_cached() {
+    let (url, server) = start().await;
+    let v = verifier(&url);
+    for _ in 0..2 {
+        assert_eq!(
+            v.verify("inactive").await.unwrap_err(),
+            AuthError::Rejected("token is not active".into())
+        );
+    }
+    assert_eq!(server.calls("inactive"), 2);
+}
+
+#[tokio::test]
+async fn endpoint_failures_fail_closed_without_naming_the_token() {
+    let (url, server) = start().await;
+    let v = verifier(&url);
+    for token in [
+        "server-error",
+        "garbage",
+        "array",
+        "no-active",
+        "active-string",
+        "huge",
+        "slow",
+        "redirect",
+    ] {
+        let err = v.verify(token).await.unwrap_err();
+        assert_eq!(err, AuthError::Rejected(FAILED.into()), "{token}");
+        assert!(!err.to_string().contains(token));
+        assert_eq!(server.calls(token), 1, "{token}");
+        // Failures are not cached: the next request asks again.
+        assert!(v.verify(token).await.is_err());
+        assert_eq!(server.calls(token), 2, "{token}");
+    }
+
+    // Wrong client credentials: the endpoint answers 401 and the token is refused.
+    let wrong = IntrospectionVerifier::builder(&url)
+        .client_credentials(CLIENT_ID, "not-the-secret")
+        .build()
+        .unwrap();
+    let before = server.total_calls();
+    assert_eq!(
+        wrong.verify("active-user").await.unwrap_err(),
+        AuthError::Rejected(FAILED.into())
+    );
+    assert_eq!(
+        server.total_calls(),
+        before,
+        "refused before the token was read"
+    );
+
+    // Nobody listening.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let down = IntrospectionVerifier::builder(format!("http://{closed}/introspect"))
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .build()
+        .unwrap();
+    assert_eq!(
+        down.verify("active-user").await.unwrap_err(),
+        AuthError::Rejected(FAILED.into())
+    );
+}
+
+#[tokio::test]
+async fn issuer_and_audience_are_checked_when_configured() {
+    let (url, _server) = start().await;
+    let strict = IntrospectionVerifier::builder(&url)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .issuer(ISS)
+        .audience("mcp-products")
+        .build()
+        .unwrap();
+    assert!(strict.verify("active-user").await.is_ok());
+    assert_eq!(
+        strict.verify("wrong-iss").await.unwrap_err(),
+        AuthError::WrongIssuer
+    );
+    assert_eq!(
+        strict.verify("no-iss").await.unwrap_err(),
+        AuthError::MissingClaim("iss".into())
+    );
+    assert_eq!(
+        strict.verify("wrong-aud").await.unwrap_err(),
+        AuthError::WrongAudience
+    );
+
+    let lenient = verifier(&url);
+    assert!(lenient.verify("wrong-iss").await.is_ok());
+    assert!(lenient.verify("wrong-aud").await.is_ok());
+    assert!(lenient.verify("no-iss").await.is_ok());
+}
+
+#[tokio::test]
+async fn claims_of_active_answers_are_checked() {
+    let (url, _server) = start().await;
+    let v = verifier(&url);
+    let type_error = |claim: &str, expected: &'static str| AuthError::ClaimType {
+        claim: claim.into(),
+        expected,
+    };
+    assert_eq!(v.verify("expired").await.unwrap_err(), AuthError::Expired);
+    assert_eq!(
+        v.verify("not-yet").await.unwrap_err(),
+        AuthError::NotYetValid
+    );
+    assert_eq!(
+        v.verify("no-sub").await.unwrap_err(),
+        AuthError::MissingClaim("sub".into())
+    );
+    assert_eq!(
+        v.verify("bad-scope").await.unwrap_err(),
+        type_error("scope", "a space-delimited string")
+    );
+    assert_eq!(
+        v.verify("bad-exp").await.unwrap_err(),
+        type_error("exp", "a NumericDate (seconds since the epoch)")
+    );
+    assert_eq!(
+        v.verify("bad-aud").await.unwrap_err(),
+        type_error("aud", "a string or an array of strings")
+    );
+    assert_eq!(
+        v.verify("bad-client-id").await.unwrap_err(),
+        type_error("client_id", "a string")
+    );
+}
+
+#[tokio::test]
+async fn oversized_tokens_are_refused_before_any_request() {
+    let (url, server) = start().await;
+    let v = IntrospectionVerifier::builder(&url)
+        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .max_token_bytes(64)
+        .build()
+        .unwrap();
+    assert_eq!(
+        v.verify(&"t".repeat(65)).await.unwrap_err(),
+        AuthError::TooLarge(64)
+    );
+    assert_eq!(server.total_calls(), 0);
+}
+
+#[tokio::test]
+async fn validation_runs_on_cached_answers_too() {
+    let (url, server) = start().await;
+    let revoked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let v = verifier(&url).with_validation({
+        let revoked = revoked.clone();
+        move |principal| {
+            let revoked = revoked.clone();
+            async move {
+                let jti = principal.claims().get("jti").and_then(Value::as_str);
+                let is_revoked =
+                    jti.is_none_or(|jti| revoked.lock().map_or(true, |set| set.contains(jti)));
+                if is_revoked {
+                    Err(AuthError::Rejected("token has been revoked".into()))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    });
+    v.verify("cached-then-revoked").await.unwrap();
+    v.verify("cached-then-revoked").await.unwrap();
+    revoked.lock().unwrap().insert("onrtac:6b8f2d4e".into());
+    assert_eq!(
+        v.verify("cached-then-revoked").await.unwrap_err(),
+        AuthError::Rejected("token has been revoked".into())
+    );
+    assert_eq!(
+        server.calls("cached-then-revoked"),
+        1,
+        "the refusal came from the hook on a cache hit"
+    );
+}
+
+#[test]
+fn missing_credentials_are_a_configuration_error() {
+    assert_eq!(
+        IntrospectionVerifier::builder("https://idp.example/introspect")
+            .build()
+            .unwrap_err(),
+        IntrospectionConfigError::NoCredentials
+    );
+}

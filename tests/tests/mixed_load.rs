@@ -1,0 +1,486 @@
+//! Mixed load on the products server (stateless, in-process): 32 concurrent clients, 50,400
+//! `tools/call` requests of every tool, from valid tokens of every role, direct permissions,
+//! expired, forged, wrong-audience and missing tokens. Every answer is checked against the
+//! decision the contract requires; none may be wrong and none may be a 5xx. The tool bodies ran
+//! exactly as often as calls were allowed, and the process's resident memory stays bounded.
+//!
+//! Prints `requests=N wrong=0 5xx=0 elapsed=…` (run with `--nocapture` to see it).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use mcp_rbac::testkit::{now, DevIssuer};
+use mcp_rbac_examples::products::{self, Cli};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const CLIENTS: usize = 32;
+/// A multiple of the 48-request cycle (8 callers × 6 tool slots).
+const REQUESTS: usize = 50_400;
+const WARM_UP: usize = 960;
+/// Growth of the resident set allowed between the warm-up and the end.
+const RSS_BOUND_KIB: u64 = 64 * 1024;
+/// Distinct tokens per caller kind (the verified-token cache holds the valid ones).
+const TOKENS_PER_KIND: usize = 32;
+/// `delete_product` of an id that was never created: allowed, deletes nothing.
+const NO_SUCH_ID: u64 = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Admin,
+    User,
+    Guest,
+    Direct,
+    Expired,
+    Forged,
+    OtherAudience,
+    Missing,
+}
+
+const KINDS: [Kind; 8] = [
+    Kind::Admin,
+    Kind::User,
+    Kind::Guest,
+    Kind::Direct,
+    Kind::Expired,
+    Kind::Forged,
+    Kind::OtherAudience,
+    Kind::Missing,
+];
+
+/// `delete_product` twice: deletes must outpace creates so the catalogue stays small.
+const TOOLS: [&str; 6] = [
+    "list_products",
+    "get_product",
+    "create_product",
+    "delete_product",
+    "delete_product",
+    "whoami",
+];
+
+impl Kind {
+    /// Effective permissions, or `None` when the token is refused outright.
+    fn permissions(self) -> Option<&'static [&'static str]> {
+        Some(match self {
+            Kind::Admin => &[
+                "Guest.Read",
+                "User.Read",
+                "User.Write",
+                "Admin.Read",
+                "Admin.Write",
+            ],
+            Kind::User => &["Guest.Read", "User.Read", "User.Write"],
+            Kind::Guest => &["Guest.Read"],
+            Kind::Direct => &["Admin.Write", "User.Read"],
+            _ => return None,
+        })
+    }
+
+    fn subject(self) -> &'static str {
+        match self {
+            Kind::Admin => "admin",
+            Kind::User => "user",
+            Kind::Guest => "guest",
+            Kind::Direct => "svc",
+            _ => "mallory",
+        }
+    }
+
+    /// The `error_description` of a refused token; `None` for no token at all.
+    fn refusal(self) -> Option<&'static str> {
+        match self {
+            Kind::Expired => Some("token has expired"),
+            Kind::Forged => Some("token signature is invalid"),
+            Kind::OtherAudience => Some("token audience is not this resource"),
+            _ => None,
+        }
+    }
+}
+
+fn requirement(tool: &str) -> Option<&'static str> {
+    match tool {
+        "list_products" | "get_product" => Some("Guest.Read"),
+        "create_product" => Some("any(User.Write, Admin.Write)"),
+        "delete_product" => Some("Admin.Write"),
+        _ => None,
+    }
+}
+
+fn allowed(tool: &str, permissions: &[&str]) -> bool {
+    match tool {
+        "list_products" | "get_product" => permissions.contains(&"Guest.Read"),
+        "create_product" => {
+            permissions.contains(&"User.Write") || permissions.contains(&"Admin.Write")
+        }
+        "delete_product" => permissions.contains(&"Admin.Write"),
+        _ => true,
+    }
+}
+
+fn tokens(issuer: &DevIssuer, kind: Kind) -> Vec<Option<String>> {
+    (0..TOKENS_PER_KIND)
+        .map(|i| {
+            let jti = format!("{kind:?}-{i}");
+            let token = match kind {
+                Kind::Admin => issuer.token(json!({"sub": "admin", "roles": ["admin"], "jti": jti})),
+                Kind::User => issuer.token(json!({"sub": "user", "roles": ["user"], "jti": jti})),
+                Kind::Guest => issuer.token(json!({"sub": "guest", "roles": ["guest"], "jti": jti})),
+                Kind::Direct => issuer.token(
+                    json!({"sub": "svc", "permissions": ["Admin.Write", "User.Read"], "jti": jti}),
+                ),
+                Kind::Expired => issuer.token(
+                    json!({"sub": "admin", "roles": ["admin"], "jti": jti, "iat": now() - 7200, "exp": now() - 3600}),
+                ),
+                Kind::Forged => {
+                    let token =
+                        issuer.token(json!({"sub": "admin", "roles": ["admin"], "jti": jti}));
+                    let (input, signature) = token.rsplit_once('.').unwrap();
+                    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+                    bytes[i % 64] ^= 0x01;
+                    format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes))
+                }
+                Kind::OtherAudience => issuer.token(
+                    json!({"sub": "admin", "roles": ["admin"], "jti": jti, "aud": "http://127.0.0.1:1/other"}),
+                ),
+                Kind::Missing => return None,
+            };
+            Some(format!("authorization: Bearer {token}\r\n"))
+        })
+        .collect()
+}
+
+fn vm_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// A minimal HTTP/1.1 client on one kept-alive connection: reqwest's per-request work costs more
+/// than the server's in a debug build, and the point is to load the server.
+struct Connection {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Connection {
+    async fn open(addr: std::net::SocketAddr) -> Connection {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Connection {
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    async fn fill(&mut self) -> std::io::Result<()> {
+        let mut chunk = [0u8; 8192];
+        let n = self.stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+
+    /// Sends `request`; the status, the `WWW-Authenticate` value and the body.
+    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<(u16, Option<String>, String)> {
+        self.stream.write_all(request).await?;
+        let head_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            self.fill().await?;
+        };
+        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
+        self.buf.drain(..head_end + 4);
+        let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let header = |name: &str| {
+            head.lines().skip(1).find_map(|line| {
+                let (n, v) = line.split_once(':')?;
+                n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+        };
+        let body = match header("content-length") {
+            Some(length) => {
+                let length: usize = length.parse().unwrap_or(0);
+                while self.buf.len() < length {
+                    self.fill().await?;
+                }
+                self.buf.drain(..length).collect::<Vec<u8>>()
+            }
+            None => {
+                let mut body = Vec::new();
+                loop {
+                    let line_end = loop {
+                        if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                            break i;
+                        }
+                        self.fill().await?;
+                    };
+                    let size = std::str::from_utf8(&self.buf[..line_end])
+                        .ok()
+                        .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+                        .unwrap_or(0);
+                    while self.buf.len() < line_end + 2 + size + 2 {
+                        self.fill().await?;
+                    }
+                    body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
+                    self.buf.drain(..line_end + 2 + size + 2);
+                    if size == 0 {
+                        break body;
+                    }
+                }
+            }
+        };
+        let body = String::from_utf8(body).map_err(|_| std::io::ErrorKind::InvalidData)?;
+        Ok((status, header("www-authenticate"), body))
+    }
+}
+
+/// Shared by the clients.
+struct Load {
+    addr: std::net::SocketAddr,
+    /// The `Authorization` header line of each token, per kind.
+    tokens: Vec<Vec<Option<String>>>,
+    missing_challenge: String,
+    invalid_challenge: String,
+    /// Ids created by allowed `create_product` calls, for allowed deletes to remove.
+    created: Mutex<Vec<u64>>,
+    /// Allowed calls per tool, to compare with the server's body counters.
+    allowed: Mutex<BTreeMap<&'static str, u64>>,
+    wrong: AtomicU64,
+    server_errors: AtomicU64,
+    examples: Mutex<Vec<String>>,
+}
+
+impl Load {
+    /// Request `i`: its caller and tool follow from `i`, so the mix is exact and repeatable.
+    async fn one(&self, conn: &mut Connection, i: usize) {
+        let kind = KINDS[i % KINDS.len()];
+        let tool = TOOLS[(i / KINDS.len()) % TOOLS.len()];
+        let permissions = kind.permissions();
+        let allow = permissions.is_some_and(|p| allowed(tool, p));
+        let mut delete_id = NO_SUCH_ID;
+        let arguments = match tool {
+            "get_product" => json!({"id": 1}),
+            "create_product" => json!({"name": format!("load-{i}"), "price_cents": i}),
+            "delete_product" => {
+                if allow {
+                    if let Some(id) = self.created.lock().unwrap().pop() {
+                        delete_id = id;
+                    }
+                }
+                json!({"id": delete_id})
+            }
+            _ => json!({}),
+        };
+        let body = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}})
+        .to_string();
+        let authorization = self.tokens[i % KINDS.len()][(i / 48) % TOKENS_PER_KIND]
+            .as_deref()
+            .unwrap_or_default();
+        let request = format!(
+            "POST /mcp HTTP/1.1\r\nhost: {}\r\n{authorization}content-type: application/json\r\n\
+             accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\n\
+             content-length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let (status, challenge, raw) = match conn.exchange(request.as_bytes()).await {
+            Ok(answer) => answer,
+            Err(e) => return self.wrong(i, format!("transport error: {e}")),
+        };
+        if status >= 500 {
+            self.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let json: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
+
+        let verdict: Result<(), String> = match (permissions, kind.refusal()) {
+            (None, None) => (status == 401
+                && challenge.as_deref() == Some(self.missing_challenge.as_str())
+                && raw.is_empty())
+            .then_some(())
+            .ok_or_else(|| "expected the bare 401".to_owned()),
+            (None, Some(description)) => (status == 401
+                && challenge.as_deref() == Some(self.invalid_challenge.as_str())
+                && json == json!({"error": "invalid_token", "error_description": description}))
+            .then_some(())
+            .ok_or_else(|| format!("expected 401 {description}")),
+            (Some(_), _) if !allow => {
+                let required = requirement(tool).unwrap();
+                let expected = json!({"code": 403,
+                    "message": format!("permission denied: tool `{tool}` requires {required}"),
+                    "data": {"tool": tool, "required": required}});
+                (status == 200 && json["error"] == expected && json.get("result").is_none())
+                    .then_some(())
+                    .ok_or_else(|| "expected the 403 denial".to_owned())
+            }
+            (Some(_), _) => self.check_allowed(status, &json, tool, kind, delete_id),
+        };
+        match verdict {
+            Ok(()) => {
+                if allow {
+                    *self.allowed.lock().unwrap().entry(tool).or_default() += 1;
+                }
+            }
+            Err(why) => self.wrong(
+                i,
+                format!("{kind:?} {tool}: {why}; got {status} {challenge:?} {raw}"),
+            ),
+        }
+    }
+
+    fn check_allowed(
+        &self,
+        status: u16,
+        json: &Value,
+        tool: &str,
+        kind: Kind,
+        delete_id: u64,
+    ) -> Result<(), String> {
+        if status != 200 || json["result"]["isError"] != false {
+            return Err("expected a successful result".into());
+        }
+        let text = json["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        let ok = match tool {
+            "list_products" => json["result"]["structuredContent"]["products"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["name"] == "Widget")),
+            "get_product" => json["result"]["structuredContent"]["name"] == "Widget",
+            "create_product" => {
+                match text
+                    .strip_prefix("product ")
+                    .and_then(|t| t.strip_suffix(" created"))
+                    .and_then(|id| id.parse().ok())
+                {
+                    Some(id) => {
+                        self.created.lock().unwrap().push(id);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            "delete_product" => text == format!("product {delete_id} deleted"),
+            "whoami" => {
+                serde_json::from_str::<Value>(text).is_ok_and(|me| me["subject"] == kind.subject())
+            }
+            _ => false,
+        };
+        ok.then_some(())
+            .ok_or_else(|| format!("unexpected result for {tool}"))
+    }
+
+    fn wrong(&self, i: usize, what: String) {
+        self.wrong.fetch_add(1, Ordering::Relaxed);
+        let mut examples = self.examples.lock().unwrap();
+        if examples.len() < 10 {
+            examples.push(format!("#{i}: {what}"));
+        }
+    }
+
+    /// Requests `range`, spread over the clients.
+    async fn run(self: &Arc<Self>, range: std::ops::Range<usize>) {
+        let mut clients = Vec::new();
+        for client in 0..CLIENTS {
+            let load = self.clone();
+            let range = range.clone();
+            clients.push(tokio::spawn(async move {
+                // One keep-alive connection per client for its whole share.
+                let mut conn = Connection::open(load.addr).await;
+                for i in range.skip(client).step_by(CLIENTS) {
+                    load.one(&mut conn, i).await;
+                }
+            }));
+        }
+        for client in clients {
+            client.await.expect("client task");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
+    let mut cli = Cli::defaults();
+    cli.port = 0;
+    cli.stateless = true;
+    let server = products::start(cli).await.expect("products server starts");
+    let issuer = server.issuer.clone().expect("development issuer");
+    let metadata = format!(
+        "http://{}/.well-known/oauth-protected-resource/mcp",
+        server.addr
+    );
+    let load = Arc::new(Load {
+        addr: server.addr,
+        tokens: KINDS.iter().map(|k| tokens(&issuer, *k)).collect(),
+        missing_challenge: format!("Bearer resource_metadata=\"{metadata}\""),
+        invalid_challenge: format!(
+            "Bearer error=\"invalid_token\", resource_metadata=\"{metadata}\""
+        ),
+        created: Mutex::default(),
+        allowed: Mutex::default(),
+        wrong: AtomicU64::new(0),
+        server_errors: AtomicU64::new(0),
+        examples: Mutex::default(),
+    });
+
+    let started = Instant::now();
+    load.run(0..WARM_UP).await;
+    let rss_before = vm_rss_kib();
+    load.run(WARM_UP..REQUESTS).await;
+    let elapsed = started.elapsed();
+    let rss_after = vm_rss_kib();
+
+    let wrong = load.wrong.load(Ordering::Relaxed);
+    let server_errors = load.server_errors.load(Ordering::Relaxed);
+    println!(
+        "requests={REQUESTS} wrong={wrong} 5xx={server_errors} elapsed={:.1}s rate={:.0}/s \
+         rss_before={rss_before}KiB rss_after={rss_after}KiB",
+        elapsed.as_secs_f64(),
+        REQUESTS as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(
+        (wrong, server_errors),
+        (0, 0),
+        "first wrong answers: {:#?}",
+        load.examples.lock().unwrap()
+    );
+
+    // Every body ran exactly once per allowed call, and never for a refused or denied one.
+    let allowed = load.allowed.lock().unwrap().clone();
+    let total: u64 = allowed.values().sum();
+    // Per 48-request cycle, of the 4 valid callers × 6 slots: admin 6, user 4 (not the deletes),
+    // guest 3 (list, get, whoami), direct 4 (no Guest.Read: create, 2× delete, whoami) = 17.
+    assert_eq!(total, (REQUESTS / 48 * 17) as u64, "{allowed:?}");
+    for tool in [
+        "list_products",
+        "get_product",
+        "create_product",
+        "delete_product",
+        "whoami",
+    ] {
+        assert_eq!(
+            server.counters.get(tool),
+            allowed.get(tool).copied().unwrap_or(0),
+            "runs of {tool}"
+        );
+    }
+    assert_eq!(server.counters.get("product_brief"), 0);
+
+    let growth = rss_after.saturating_sub(rss_before);
+    assert!(
+        growth < RSS_BOUND_KIB,
+        "resident memory grew by {growth} KiB ({rss_before} → {rss_after})"
+    );
+    server.shutdown().await;
+}
