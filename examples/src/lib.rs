@@ -2,4 +2,6 @@
 //! end-to-end tests run exactly what `target/release/products` runs.
 
 pub mod bench;
+pub mod dev_issuer;
 pub mod products;
+pub mod products_stdio;

@@ -109,6 +109,8 @@ pub struct PermissionSet {
 pub struct HandlerArgs {
     pub router: Expr,
     pub meta: Option<Expr>,
+    /// `listing = expr`: a `mcp_rbac::guard::Listing`, evaluated on each list request.
+    pub listing: Option<Expr>,
     pub name: Option<Expr>,
     pub version: Option<Expr>,
     pub instructions: Option<Expr>,

@@ -37,13 +37,14 @@ pub mod metadata;
 mod policy;
 mod principal;
 mod requirement;
+pub mod stdio;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod typed;
 pub mod verify;
 
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
-pub use manifest::Manifest;
+pub use manifest::{AccessMatrix, ItemKind, Manifest, MatrixError};
 pub use mcp_rbac_macros::{
     permissions, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router,
 };
@@ -56,6 +57,7 @@ pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, R
 pub mod __private {
     pub use crate::guard::{
         call_tool, get_prompt, get_tool, guard_prompt, guard_tool, list_prompts, list_tools,
+        Listing,
     };
     pub use crate::principal::OptionalPrincipal;
     pub use crate::requirement::{Access, Requirement};

@@ -1,8 +1,14 @@
 //! RFC 9728 protected resource metadata: how an MCP client finds the authorization server.
 
+use std::collections::BTreeSet;
+
 use axum::routing::get;
 use axum::{Json, Router};
 use http::Uri;
+
+use crate::guard::ResourceGuard;
+use crate::requirement::Access;
+use crate::Manifest;
 
 /// This server as an OAuth protected resource.
 #[derive(Clone, Debug)]
@@ -53,11 +59,45 @@ impl ProtectedResource {
         self
     }
 
-    /// Scopes this resource understands.
+    /// Scopes this resource understands (added to those already listed; duplicates dropped).
     pub fn scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.scopes_supported
-            .extend(scopes.into_iter().map(Into::into));
+        for scope in scopes {
+            let scope = scope.into();
+            if !self.scopes_supported.contains(&scope) {
+                self.scopes_supported.push(scope);
+            }
+        }
         self
+    }
+
+    /// Adds every permission the tools and prompts of `manifest` require (see
+    /// [`manifest_scopes`]), so `scopes_supported` follows the code instead of a hand-kept list:
+    ///
+    /// ```
+    /// use mcp_rbac::metadata::ProtectedResource;
+    /// use mcp_rbac::Manifest;
+    ///
+    /// let mut manifest = Manifest::default();
+    /// manifest.tools.insert("delete_product".into(), "Admin.Write".into());
+    /// manifest.tools.insert("create_product".into(), "any(User.Write, Admin.Write)".into());
+    /// manifest.tools.insert("whoami".into(), "public".into());
+    /// let resource = ProtectedResource::new("https://mcp.example/mcp").unwrap()
+    ///     .scopes_from_manifest(&manifest);
+    /// assert_eq!(resource.scopes_supported(), ["Admin.Write", "User.Write"]);
+    /// ```
+    pub fn scopes_from_manifest(self, manifest: &Manifest) -> Self {
+        self.scopes(manifest_scopes(manifest))
+    }
+
+    /// Adds every permission the resources of `guard` require.
+    pub fn scopes_from_resources(self, guard: &ResourceGuard) -> Self {
+        let names = permission_names(guard.rules().into_iter().map(|(_, access)| access.clone()));
+        self.scopes(names)
+    }
+
+    /// The scopes listed so far.
+    pub fn scopes_supported(&self) -> &[String] {
+        &self.scopes_supported
     }
 
     /// The canonical resource URL.
@@ -104,6 +144,32 @@ impl ProtectedResource {
     }
 }
 
+/// Every permission the tools and prompts of `manifest` require, sorted, without duplicates:
+/// the scopes a client may need (public and unguarded items need none). Names that are not
+/// RFC 6749 scope-tokens are left out.
+pub fn manifest_scopes(manifest: &Manifest) -> Vec<String> {
+    let rules = manifest
+        .tools
+        .values()
+        .chain(manifest.prompts.values())
+        .filter(|rule| rule.as_str() != "unguarded")
+        .filter_map(|rule| rule.parse::<Access>().ok());
+    permission_names(rules)
+}
+
+fn permission_names(rules: impl Iterator<Item = Access>) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for access in rules {
+        if let Access::Requires(req) = access {
+            names.extend(req.permissions().into_iter().map(str::to_owned));
+        }
+    }
+    names
+        .into_iter()
+        .filter(|n| crate::bearer::is_scope_token(n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +199,36 @@ mod tests {
         ] {
             assert!(ProtectedResource::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn manifest_scopes_are_the_required_permissions() {
+        let mut manifest = Manifest::default();
+        for (tool, rule) in [
+            ("a", "all(B.x, any(A.x, C.x))"),
+            ("b", "public"),
+            ("c", "unguarded"),
+            ("d", "A.x"),
+        ] {
+            manifest.tools.insert(tool.into(), rule.into());
+        }
+        manifest.prompts.insert("p".into(), "Prompt.Use".into());
+        assert_eq!(
+            manifest_scopes(&manifest),
+            ["A.x", "B.x", "C.x", "Prompt.Use"]
+        );
+    }
+
+    #[test]
+    fn scopes_are_listed_once() {
+        let r = ProtectedResource::new("https://x/mcp")
+            .unwrap()
+            .scopes(["A", "B"])
+            .scopes(["B", "C"]);
+        assert_eq!(r.scopes_supported(), ["A", "B", "C"]);
+        assert_eq!(
+            r.document()["scopes_supported"],
+            serde_json::json!(["A", "B", "C"])
+        );
     }
 }

@@ -79,7 +79,7 @@ pub enum PolicyError {
     Read { path: String, reason: String },
 }
 
-fn location(line: Option<usize>, column: Option<usize>) -> String {
+pub(crate) fn location(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
         (Some(line), None) => format!(" at line {line}"),
@@ -213,6 +213,21 @@ impl RolePolicy {
     pub fn has_role(&self, role: &str) -> bool {
         self.resolved.contains_key(role)
     }
+
+    /// Every role the policy defines, sorted by name.
+    ///
+    /// ```
+    /// use mcp_rbac::{Role, RolePolicy};
+    ///
+    /// let policy = RolePolicy::new([Role::new("user"), Role::new("admin").inherits(["user"])])?;
+    /// assert_eq!(policy.roles(), ["admin", "user"]);
+    /// # Ok::<(), mcp_rbac::PolicyError>(())
+    /// ```
+    pub fn roles(&self) -> Vec<&str> {
+        let mut roles: Vec<&str> = self.resolved.keys().map(String::as_str).collect();
+        roles.sort_unstable();
+        roles
+    }
 }
 
 #[cfg(feature = "toml")]
@@ -237,7 +252,7 @@ mod toml_format {
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
 #[cfg(feature = "toml")]
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -132,7 +132,8 @@ async fn introspect(
         "wrong-iss" => json(active(json!({"iss": "https://evil.example"}))),
         "no-iss" => json(active(json!({"iss": null}))),
         "wrong-aud" => json(active(json!({"aud": "another-api"}))),
-        "no-sub" => json(active(json!({"sub": null}))),
+        "no-sub" => json(active(json!({"sub": null, "client_id": null}))),
+        "client-credentials" => json(active(json!({"sub": null}))),
         "bad-scope" => json(active(json!({"scope": 5}))),
         "bad-exp" => json(active(json!({"exp": "tomorrow"}))),
         "bad-aud" => json(active(json!({"aud": [1]}))),
@@ -385,6 +386,11 @@ async fn claims_of_active_answers_are_checked() {
     assert_eq!(
         v.verify("no-sub").await.unwrap_err(),
         AuthError::MissingClaim("sub".into())
+    );
+    // A client-credentials token without `sub` acts for its client (RFC 9068 §2.2).
+    assert_eq!(
+        v.verify("client-credentials").await.unwrap().subject(),
+        "mcp-inspector"
     );
     assert_eq!(
         v.verify("bad-scope").await.unwrap_err(),

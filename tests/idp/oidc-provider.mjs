@@ -1,7 +1,8 @@
 // oidc-provider as a real authorization server issuing RFC 8707 resource-bound JWT access tokens
 // (`typ: at+jwt`) through the client credentials grant, for the end-to-end tests (tests/src/idp.rs).
 //
-//   node oidc-provider.mjs <port> [ES256|RS256]    (port 0: the system picks; default ES256)
+//   node oidc-provider.mjs <port> [ES256|RS256] [jwt|opaque]
+//       (port 0: the system picks; default ES256 and jwt)
 //
 // Binds 127.0.0.1; the issuer is `http://127.0.0.1:<port>`. Its JWKS holds an ES256 and an RS256
 // key (generated at start); access tokens are signed with the algorithm given. Prints one JSON line
@@ -11,15 +12,20 @@
 // Tokens: POST <token_endpoint> with HTTP Basic client authentication and
 //   grant_type=client_credentials&resource=<resource URL>&scope=<space-separated scopes>
 // Any absolute resource URL is a resource server whose audience is that URL and whose scopes
-// are SCOPES below.
+// are SCOPES below. With `opaque`, access tokens are opaque strings that a resource server checks
+// through RFC 7662 introspection (POST <introspection_endpoint>, the same client's credentials).
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2] ?? 0);
 const alg = process.argv[3] ?? 'ES256';
-if (!Number.isInteger(port) || port < 0 || port > 65535 || !['ES256', 'RS256'].includes(alg)) {
-  console.error(`usage: node oidc-provider.mjs <port> [ES256|RS256]; got ${process.argv.slice(2).join(' ')}`);
+const format = process.argv[4] ?? 'jwt';
+if (
+  !Number.isInteger(port) || port < 0 || port > 65535
+  || !['ES256', 'RS256'].includes(alg) || !['jwt', 'opaque'].includes(format)
+) {
+  console.error(`usage: node oidc-provider.mjs <port> [ES256|RS256] [jwt|opaque]; got ${process.argv.slice(2).join(' ')}`);
   process.exit(2);
 }
 
@@ -60,14 +66,17 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // Any authenticated client may introspect: the resource server uses the test client's
+    // credentials.
+    introspection: { enabled: true, allowedPolicy: async () => true },
     resourceIndicators: {
       enabled: true,
       getResourceServerInfo: (_ctx, resourceIndicator) => ({
         scope: SCOPES,
         audience: resourceIndicator,
         accessTokenTTL: 300,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg } },
+        accessTokenFormat: format,
+        ...(format === 'jwt' ? { jwt: { sign: { alg } } } : {}),
       }),
     },
   },

@@ -250,6 +250,8 @@ pub struct OidcProvider {
     pub issuer: String,
     /// The token endpoint, from discovery.
     pub token_endpoint: String,
+    /// The RFC 7662 introspection endpoint, from discovery.
+    pub introspection_endpoint: String,
     client_id: String,
     client_secret: String,
     http: reqwest::Client,
@@ -259,8 +261,18 @@ impl OidcProvider {
     /// Starts one whose access tokens are signed with `alg` (`ES256` or `RS256`; its JWKS has a key
     /// of each) and waits for its discovery document.
     pub async fn start(alg: &str) -> OidcProvider {
+        Self::start_issuing(alg, "jwt").await
+    }
+
+    /// Starts one whose access tokens are opaque strings, checked at its RFC 7662
+    /// [`introspection_endpoint`](Self::introspection_endpoint) with this client's credentials.
+    pub async fn start_opaque() -> OidcProvider {
+        Self::start_issuing("ES256", "opaque").await
+    }
+
+    async fn start_issuing(alg: &str, format: &str) -> OidcProvider {
         let (process, ready) =
-            NodeProcess::start("oidc-provider", "oidc-provider.mjs", &["0", alg]).await;
+            NodeProcess::start("oidc-provider", "oidc-provider.mjs", &["0", alg, format]).await;
         let issuer = ready["issuer"].as_str().unwrap_or_default().to_owned();
         let http = reqwest::Client::new();
         let discovery: Value = http
@@ -277,6 +289,10 @@ impl OidcProvider {
                 .as_str()
                 .expect("token_endpoint")
                 .to_owned(),
+            introspection_endpoint: discovery["introspection_endpoint"]
+                .as_str()
+                .expect("introspection_endpoint")
+                .to_owned(),
             client_id: ready["client_id"].as_str().unwrap_or_default().to_owned(),
             client_secret: ready["client_secret"]
                 .as_str()
@@ -290,6 +306,11 @@ impl OidcProvider {
     /// The client's id (the `sub` and `client_id` of its tokens).
     pub fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    /// The client's secret (what a resource server authenticates to introspection with).
+    pub fn client_secret(&self) -> &str {
+        &self.client_secret
     }
 
     /// A client credentials access token for `resource` with `scope`, or the HTTP status and

@@ -1,7 +1,10 @@
 //! Support for the end-to-end tests: an MCP client that speaks raw JSON-RPC over HTTP (so every
 //! status, header and error shape is visible), and a helper that serves any rmcp handler.
 
+pub mod clients;
+pub mod dev_issuer;
 pub mod idp;
+pub mod proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Against real identity providers, started here as child processes (see `mcp_rbac_tests::idp`):
 //! `oauth2-mock-server` as an OIDC issuer trusted by the products server through discovery, its
 //! key rotation picked up by a JWKS refresh, and `oidc-provider`'s RFC 8707 resource-bound
-//! `at+jwt` client credentials tokens.
+//! client credentials tokens, as `at+jwt` and as opaque tokens checked by introspection.
 //!
 //! Needs the npm project in `tests/idp/` installed: `npm ci --prefix tests/idp` (`.ci/run` does).
 
@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use mcp_rbac::verify::{remote, Algorithm, AuthError, Jwks, JwtVerifier, TokenVerifier};
 use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{self, policy::role_policy, Cli, Running, StartError};
+use mcp_rbac_examples::products::{
+    self, policy::role_policy, Cli, ClientSecret, Running, StartError,
+};
 use mcp_rbac_tests::idp::{jwt_parts, with_payload, MockServer, OidcProvider};
 use mcp_rbac_tests::{Mcp, Reply};
 use serde_json::{json, Value};
@@ -18,6 +20,12 @@ use serde_json::{json, Value};
 /// The products server in stateless mode, trusting `issuer` (OIDC discovery unless `jwks_url`),
 /// with its own resource URL `http://127.0.0.1:<port>/mcp` as the audience.
 async fn products_trusting(issuer: &str, jwks_url: Option<String>) -> Running {
+    products_with(issuer, |cli| cli.jwks_url = jwks_url.clone()).await
+}
+
+/// The products server in stateless mode, trusting `issuer` with its own resource URL as the
+/// audience, `configure` setting the rest of its command line.
+async fn products_with(issuer: &str, configure: impl Fn(&mut Cli)) -> Running {
     let mut last = None;
     for _ in 0..5 {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -29,7 +37,7 @@ async fn products_trusting(issuer: &str, jwks_url: Option<String>) -> Running {
         cli.stateless = true;
         cli.issuer = Some(issuer.to_owned());
         cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
-        cli.jwks_url = jwks_url.clone();
+        configure(&mut cli);
         match products::start(cli).await {
             Ok(running) => {
                 assert_eq!(running.url, format!("http://127.0.0.1:{port}/mcp"));
@@ -410,4 +418,122 @@ async fn products_server_accepts_oidc_provider_client_credentials() {
     assert_invalid_token(&reply, &server, "token audience is not this resource");
     assert_eq!(server.counters.get("delete_product"), 1);
     server.shutdown().await;
+}
+
+/// The products server checks oidc-provider's opaque access tokens by RFC 7662 introspection:
+/// `Admin.Write` deletes, `Guest.Read` lists but is denied the delete, a token for another
+/// resource (introspected `aud`) and a made-up token are 401, and without the client secret the
+/// server refuses to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_server_introspects_oidc_provider_opaque_tokens() {
+    let idp = OidcProvider::start_opaque().await;
+    let server = products_with(&idp.issuer, |cli| {
+        cli.introspection_url = Some(idp.introspection_endpoint.clone());
+        cli.client_id = Some(idp.client_id().to_owned());
+        cli.client_secret = Some(ClientSecret(idp.client_secret().to_owned()));
+    })
+    .await;
+    let url = server.url.clone();
+    let token = |scope: &'static str, resource: String| {
+        let idp = &idp;
+        async move {
+            idp.client_credentials(&resource, scope)
+                .await
+                .unwrap_or_else(|(status, body)| panic!("HTTP {status} {body}"))
+        }
+    };
+
+    let admin = token("Admin.Write", url.clone()).await;
+    assert_eq!(admin.split('.').count(), 1, "an opaque token, not a JWT");
+    let reply = Mcp::new(&url, Some(&admin))
+        .call_tool("delete_product", json!({"id": 2}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(text(&reply), "product 2 deleted");
+    let reply = Mcp::new(&url, Some(&admin))
+        .call_tool("whoami", json!({}))
+        .await;
+    assert!(text(&reply).contains(idp.client_id()), "{}", reply.raw);
+
+    let reader = Mcp::new(&url, Some(&token("Guest.Read", url.clone()).await));
+    let reply = reader.call_tool("delete_product", json!({"id": 3})).await;
+    assert_eq!(
+        reply.rpc_error(),
+        Some(&denied("delete_product", "Admin.Write"))
+    );
+    let reply = reader.call_tool("list_products", json!({})).await;
+    assert!(reply.rpc_error().is_none(), "{}", reply.raw);
+
+    let elsewhere = token("Admin.Write", "http://127.0.0.1:1/other".into()).await;
+    let reply = Mcp::new(&url, Some(&elsewhere))
+        .call_tool("delete_product", json!({"id": 3}))
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.raw);
+    let made_up = "1XR49hbMb9jF_xIgEOMeJKvhUNPaAYJqPQw_fljXgQO";
+    let reply = Mcp::new(&url, Some(made_up))
+        .call_tool("delete_product", json!({"id": 3}))
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.raw);
+    assert_eq!(server.counters.get("delete_product"), 1);
+    server.shutdown().await;
+
+    let mut cli = Cli::defaults();
+    cli.port = 0;
+    cli.issuer = Some(idp.issuer.clone());
+    cli.audience = Some("http://127.0.0.1:1/mcp".into());
+    cli.introspection_url = Some(idp.introspection_endpoint.clone());
+    cli.client_id = Some(idp.client_id().to_owned());
+    cli.client_secret = None;
+    let refused = products::start(cli).await.err().map(|e| e.to_string());
+    assert_eq!(
+        refused.as_deref(),
+        Some(
+            "--introspection-url needs the client secret in the INTROSPECTION_CLIENT_SECRET \
+             environment variable"
+        )
+    );
+}
+
+/// Each IdP's tokens are refused by a server trusting the other one, even when they name that
+/// server's resource URL as audience and carry the admin role or scope (the keys are looked up
+/// first, so no claim of a foreign token is read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_of_the_other_idp_are_refused() {
+    let (mock, provider) = tokio::join!(MockServer::start(), OidcProvider::start("RS256"));
+
+    let trusts_mock = products_trusting(&mock.issuer, None).await;
+    let url = trusts_mock.url.clone();
+    let foreign = provider
+        .client_credentials(&url, "Admin.Write")
+        .await
+        .unwrap_or_else(|(status, body)| panic!("HTTP {status} {body}"));
+    let reply = Mcp::new(&url, Some(&foreign))
+        .call_tool("delete_product", json!({"id": 2}))
+        .await;
+    assert_invalid_token(&reply, &trusts_mock, "no trusted key matches the token");
+    let own = mock
+        .token(&[("sub", "alice"), ("aud", &url), ("roles", "admin")])
+        .await;
+    let reply = Mcp::new(&url, Some(&own))
+        .call_tool("delete_product", json!({"id": 2}))
+        .await;
+    assert_eq!(text(&reply), "product 2 deleted");
+    trusts_mock.shutdown().await;
+
+    let trusts_provider = products_trusting(&provider.issuer, None).await;
+    let url = trusts_provider.url.clone();
+    let foreign = mock
+        .token(&[
+            ("sub", "alice"),
+            ("aud", &url),
+            ("roles", "admin"),
+            ("scope", "Admin.Write"),
+        ])
+        .await;
+    let reply = Mcp::new(&url, Some(&foreign))
+        .call_tool("delete_product", json!({"id": 2}))
+        .await;
+    assert_invalid_token(&reply, &trusts_provider, "no trusted key matches the token");
+    assert_eq!(trusts_provider.counters.get("delete_product"), 0);
+    trusts_provider.shutdown().await;
 }

@@ -1,5 +1,7 @@
 //! `products`: the example MCP server. `products --help` lists the flags.
 
+use std::io::Write;
+
 use clap::Parser;
 use mcp_rbac_examples::products::{self, Cli};
 
@@ -13,6 +15,17 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if cli.manifest {
+        // Not `println!`: it panics when the reader has gone (`products --manifest | head`).
+        let json = products::Products::manifest().to_json();
+        return match writeln!(std::io::stdout(), "{json}") {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("products: writing the manifest: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let running = match products::start(cli).await {
         Ok(running) => running,
         Err(e) => {

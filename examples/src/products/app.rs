@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use mcp_rbac::bearer::BearerAuthLayer;
+use mcp_rbac::bearer::{BearerAuthLayer, StepUpLayer};
 use mcp_rbac::metadata::ProtectedResource;
 use mcp_rbac::testkit::DevIssuer;
-use mcp_rbac::verify::{remote, Jwks, JwtVerifier, TokenVerifier};
+use mcp_rbac::verify::TokenVerifier;
 use mcp_rbac::ClaimsMapping;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -20,6 +20,7 @@ use super::catalog::{Catalog, Counters};
 use super::cli::Cli;
 use super::policy::role_policy;
 use super::server::Products;
+use super::verifiers;
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -120,41 +121,58 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     let mapping = ClaimsMapping::default().with_role_policy(role_policy());
 
     let mut app = Router::new();
-    let (verifier, issuer, tokens): (Arc<dyn TokenVerifier>, _, _) = match &cli.issuer {
-        Some(external) => {
-            let audience = cli.audience.clone().unwrap_or_default();
-            let verifier =
-                external_verifier(external, &audience, cli.jwks_url.as_deref(), mapping).await?;
-            resource = resource.authorization_server(external.clone());
-            (Arc::new(verifier), None, None)
-        }
-        None => {
-            // The development issuer's `iss` is this server's public origin.
-            let public_origin = origin_of(&url).unwrap_or(origin.clone());
-            let issuer = DevIssuer::generate(public_origin.clone(), url.clone())
-                .map_err(|e| StartError::Config(e.to_string()))?;
-            let verifier = issuer
-                .verifier_builder()
-                .claims(mapping)
-                .build()
-                .map_err(|e| StartError::Config(e.to_string()))?;
-            let tokens = Tokens {
-                admin: issuer.token(json!({"sub": "admin", "roles": ["admin"]})),
-                user: issuer.token(json!({"sub": "user", "roles": ["user"]})),
-                guest: issuer.token(json!({"sub": "guest", "roles": ["guest"]})),
-            };
-            resource = resource.authorization_server(public_origin);
-            app = app.merge(issuer.router());
-            (Arc::new(verifier), Some(Arc::new(issuer)), Some(tokens))
-        }
-    };
-    let resource = resource.scopes([
-        "Guest.Read",
-        "User.Read",
-        "User.Write",
-        "Admin.Read",
-        "Admin.Write",
-    ]);
+    let (verifier, issuer, tokens): (Arc<dyn TokenVerifier>, _, _) =
+        match (&cli.issuer, &cli.api_keys) {
+            (Some(external), _) => {
+                let audience = cli.audience.clone().unwrap_or_default();
+                let verifier: Arc<dyn TokenVerifier> = match &cli.introspection_url {
+                    Some(endpoint) => Arc::new(verifiers::introspection(
+                        endpoint,
+                        cli.client_id.as_deref().unwrap_or_default(),
+                        cli.client_secret.as_ref(),
+                        external,
+                        &audience,
+                        mapping,
+                    )?),
+                    None => Arc::new(
+                        verifiers::external_jwt(
+                            external,
+                            &audience,
+                            cli.jwks_url.as_deref(),
+                            mapping,
+                        )
+                        .await?,
+                    ),
+                };
+                resource = resource.authorization_server(external.clone());
+                (verifier, None, None)
+            }
+            (None, Some(file)) => (Arc::new(verifiers::api_keys(file)?), None, None),
+            (None, None) => {
+                // The development issuer's `iss` is this server's public origin.
+                let public_origin = origin_of(&url).unwrap_or(origin.clone());
+                let issuer = DevIssuer::generate(public_origin.clone(), url.clone())
+                    .map_err(|e| StartError::Config(e.to_string()))?;
+                let verifier = issuer
+                    .verifier_builder()
+                    .claims(mapping)
+                    .build()
+                    .map_err(|e| StartError::Config(e.to_string()))?;
+                let tokens = Tokens {
+                    admin: issuer.token(json!({"sub": "admin", "roles": ["admin"]})),
+                    user: issuer.token(json!({"sub": "user", "roles": ["user"]})),
+                    guest: issuer.token(json!({"sub": "guest", "roles": ["guest"]})),
+                };
+                resource = resource.authorization_server(public_origin);
+                app = app.merge(issuer.router());
+                (Arc::new(verifier), Some(Arc::new(issuer)), Some(tokens))
+            }
+        };
+    // Every permission a tool, prompt or resource requires: the scopes a client may ask for.
+    let manifest = Products::manifest();
+    let resource = resource
+        .scopes_from_manifest(&manifest)
+        .scopes_from_resources(Products::resources());
 
     if let (Some(path), Some(tokens)) = (&cli.tokens_out, &tokens) {
         let json = serde_json::to_string_pretty(tokens).unwrap_or_default();
@@ -182,16 +200,22 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();
+    let listing = cli.listing();
     let mcp = StreamableHttpService::new(
-        move || Ok(Products::new(catalog.clone())),
+        move || Ok(Products::new(catalog.clone()).with_listing(listing)),
         LocalSessionManager::default().into(),
         config,
     );
     let path = path_of(&url);
     let auth = BearerAuthLayer::new(verifier, &resource);
-    app = app
-        .route_service(&path, auth.layer(mcp))
-        .merge(resource.router());
+    app = if cli.step_up {
+        // Inside the bearer layer: it needs the verified principal.
+        let step_up = StepUpLayer::new(&manifest, &resource);
+        app.route_service(&path, auth.layer(step_up.layer(mcp)))
+    } else {
+        app.route_service(&path, auth.layer(mcp))
+    };
+    app = app.merge(resource.router());
 
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -211,32 +235,6 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         shutdown,
         task,
     })
-}
-
-async fn external_verifier(
-    issuer: &str,
-    audience: &str,
-    jwks_url: Option<&str>,
-    mapping: ClaimsMapping,
-) -> Result<JwtVerifier, StartError> {
-    let jwks_url = match jwks_url {
-        Some(url) => url.to_owned(),
-        None => remote::discover_jwks_uri(issuer)
-            .await
-            .map_err(|e| StartError::Keys(e.to_string()))?,
-    };
-    // Keys follow the issuer's rotations (refresh on `max-age` and on an unknown `kid`).
-    let jwks = Jwks::load(jwks_url)
-        .await
-        .map_err(|e| StartError::Keys(e.to_string()))?;
-    JwtVerifier::builder()
-        .issuer(issuer)
-        .audience(audience)
-        .algorithms(jwks.algorithms())
-        .jwks(jwks)
-        .claims(mapping)
-        .build()
-        .map_err(|e| StartError::Config(format!("external issuer {issuer}: {e}")))
 }
 
 fn origin_of(url: &str) -> Option<String> {

@@ -3,6 +3,19 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+/// Where the introspection client secret comes from.
+pub const INTROSPECTION_SECRET_ENV: &str = "INTROSPECTION_CLIENT_SECRET";
+
+/// A client secret that prints as `***` (the `Cli` is `Debug`).
+#[derive(Clone)]
+pub struct ClientSecret(pub String);
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// The products MCP server with role-based access control.
 ///
 /// With no flags it runs a development issuer (a key generated at start, its JWKS served here)
@@ -39,14 +52,74 @@ pub struct Cli {
     #[arg(long, requires = "issuer")]
     pub jwks_url: Option<String>,
 
+    /// Check the external issuer's opaque tokens by RFC 7662 introspection at this endpoint
+    /// (with --issuer, --audience and --client-id; the client secret is read from the
+    /// INTROSPECTION_CLIENT_SECRET environment variable, never from the command line).
+    #[arg(long, requires_all = ["issuer", "client_id"], conflicts_with = "jwks_url")]
+    pub introspection_url: Option<String>,
+
+    /// The client id this server authenticates to the introspection endpoint with.
+    #[arg(long, requires = "introspection_url")]
+    pub client_id: Option<String>,
+
+    /// The introspection client secret, read from the INTROSPECTION_CLIENT_SECRET environment
+    /// variable (never a flag: a command line shows in every process listing).
+    #[arg(skip = std::env::var(INTROSPECTION_SECRET_ENV).ok().map(ClientSecret))]
+    pub client_secret: Option<ClientSecret>,
+
+    /// Accept static API keys listed (as SHA-256 hashes, each with a subject and roles) in this
+    /// TOML file instead of running the development issuer.
+    #[arg(long, conflicts_with = "issuer")]
+    pub api_keys: Option<PathBuf>,
+
     /// Answer each POST on its own, without sessions, with JSON bodies.
     #[arg(long)]
     pub stateless: bool,
+
+    /// What tools/list, prompts/list and resources/list show: `hide` what the caller may not
+    /// use (default) or `show` everything (calls are checked either way).
+    #[arg(long, value_enum, default_value_t = ListModeFlag::Hide)]
+    pub list_mode: ListModeFlag,
+
+    /// Put each listed item's requirement (`mcp-rbac/requires`) and whether the caller meets it
+    /// (`mcp-rbac/allowed`) in its `_meta`.
+    #[arg(long)]
+    pub requirement_meta: bool,
+
+    /// Answer a refused tools/call that more OAuth scopes would allow with HTTP 403 and
+    /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (step-up authorization)
+    /// instead of a JSON-RPC 403.
+    #[arg(long)]
+    pub step_up: bool,
+
+    /// Print the server's permission manifest (every tool and prompt with its access rule) as
+    /// JSON and exit without serving; `rbac-matrix --manifest -` reads it.
+    #[arg(long)]
+    pub manifest: bool,
+}
+
+/// `--list-mode`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListModeFlag {
+    /// Only what the caller may use.
+    #[default]
+    Hide,
+    /// Everything.
+    Show,
 }
 
 impl Cli {
     /// The defaults: development issuer on 127.0.0.1:8000.
     pub fn defaults() -> Self {
         <Self as clap::Parser>::parse_from(["products"])
+    }
+
+    /// The list policy `--list-mode` and `--requirement-meta` ask for.
+    pub fn listing(&self) -> mcp_rbac::guard::Listing {
+        let mode = match self.list_mode {
+            ListModeFlag::Hide => mcp_rbac::guard::ListMode::Hide,
+            ListModeFlag::Show => mcp_rbac::guard::ListMode::Show,
+        };
+        mcp_rbac::guard::Listing::new(mode).with_requirement_meta(self.requirement_meta)
     }
 }

@@ -13,8 +13,9 @@ mod catalog;
 mod cli;
 pub mod policy;
 mod server;
+mod verifiers;
 
 pub use app::{start, Running, StartError, Tokens};
 pub use catalog::{Catalog, Counters};
-pub use cli::Cli;
+pub use cli::{Cli, ClientSecret, ListModeFlag, INTROSPECTION_SECRET_ENV};
 pub use server::Products;

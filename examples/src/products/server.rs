@@ -1,10 +1,19 @@
-//! The MCP surface: every tool and prompt with its access rule, readable in one screen. Every
-//! permission name is checked at compile time against [`Perm`], the set declared in `policy.rs`.
+//! The MCP surface: every tool, prompt and resource with its access rule, readable in one screen.
+//! Every permission name is checked at compile time against [`Perm`], the set declared in
+//! `policy.rs`.
 
+use std::sync::LazyLock;
+
+use mcp_rbac::guard::{Listing, ResourceGuard};
 use mcp_rbac::Principal;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{CallToolResult, ContentBlock, PromptMessage, Role};
-use rmcp::{ErrorData, ServerHandler};
+use rmcp::model::{
+    CallToolResult, ContentBlock, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +24,32 @@ use super::policy::Perm;
 #[derive(Clone)]
 pub struct Products {
     catalog: Catalog,
+    listing: Listing,
 }
+
+/// The resources, with the tools' requirement grammar: the catalogue and each product for
+/// guests, the audit trail (how often each tool ran) for admins.
+static RESOURCES: LazyLock<ResourceGuard> = LazyLock::new(|| {
+    let json = |r: Resource| r.with_mime_type("application/json");
+    ResourceGuard::new()
+        .requires(
+            json(Resource::new(CATALOG_URI, "catalog").with_description("Every product")),
+            Perm::GuestRead,
+        )
+        .requires(
+            json(Resource::new(AUDIT_URI, "audit").with_description("How often each tool ran")),
+            Perm::AdminRead,
+        )
+        .requires_template(
+            ResourceTemplate::new(format!("{PRODUCT_URI_PREFIX}{{id}}"), "product")
+                .with_description("One product by id")
+                .with_mime_type("application/json"),
+            Perm::GuestRead,
+        )
+});
+const CATALOG_URI: &str = "products://catalog";
+const AUDIT_URI: &str = "products://audit";
+const PRODUCT_URI_PREFIX: &str = "products://product/";
 
 /// `list_products` output: an object at the root, as MCP clients require of structured output.
 #[derive(Serialize, JsonSchema)]
@@ -50,7 +84,57 @@ pub struct BriefArgs {
 impl Products {
     /// A server over `catalog`.
     pub fn new(catalog: Catalog) -> Self {
-        Products { catalog }
+        Products {
+            catalog,
+            listing: Listing::default(),
+        }
+    }
+
+    /// How `tools/list`, `prompts/list` and `resources/list` treat what the caller may not use
+    /// (default: hidden).
+    pub fn with_listing(mut self, listing: Listing) -> Self {
+        self.listing = listing;
+        self
+    }
+
+    /// The guarded resources (their rules feed the metadata's `scopes_supported`).
+    pub fn resources() -> &'static ResourceGuard {
+        &RESOURCES
+    }
+
+    /// A resource's text. The guard has checked `uri` against a declared rule already.
+    fn read(&self, uri: &str) -> Result<String, ErrorData> {
+        let not_found = || ErrorData::resource_not_found(format!("no resource {uri}"), None);
+        let value = if uri == CATALOG_URI {
+            self.catalog.hit("resource catalog");
+            serde_json::to_value(ProductList {
+                products: self.catalog.list(),
+            })
+        } else if uri == AUDIT_URI {
+            self.catalog.hit("resource audit");
+            let manifest = Self::manifest();
+            let names = manifest.tools.keys().chain(manifest.prompts.keys());
+            let runs: serde_json::Map<String, serde_json::Value> = names
+                .map(|name| (name.clone(), self.catalog.counters().get(name).into()))
+                .collect();
+            Ok(serde_json::json!({ "runs": runs }))
+        } else {
+            let id = uri
+                .strip_prefix(PRODUCT_URI_PREFIX)
+                .and_then(|id| id.parse::<u64>().ok())
+                .ok_or_else(not_found)?;
+            self.catalog.hit("resource product");
+            serde_json::to_value(self.catalog.get(id).ok_or_else(not_found)?)
+        };
+        value
+            .map(|v| v.to_string())
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))
+    }
+
+    /// Every tool and prompt with its access rule: what `products --manifest` prints and
+    /// `examples/manifest.json` snapshots.
+    pub fn manifest() -> mcp_rbac::Manifest {
+        Self::tool_router_manifest().merge(Self::prompt_router_manifest())
     }
 }
 
@@ -149,7 +233,35 @@ impl Products {
 
 #[mcp_rbac::tool_handler(
     name = "products",
-    instructions = "A product catalogue with role-based access control."
+    instructions = "A product catalogue with role-based access control.",
+    listing = self.listing
 )]
-#[mcp_rbac::prompt_handler]
-impl ServerHandler for Products {}
+#[mcp_rbac::prompt_handler(listing = self.listing)]
+impl ServerHandler for Products {
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        RESOURCES.list(&context, self.listing)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        RESOURCES.list_templates(&context, self.listing)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        RESOURCES.check(&request.uri, &context)?;
+        let text = self.read(&request.uri)?;
+        let contents = ResourceContents::text(text, request.uri).with_mime_type("application/json");
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+}

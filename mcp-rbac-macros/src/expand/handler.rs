@@ -82,9 +82,18 @@ fn option(expr: &Option<syn::Expr>) -> TokenStream {
     }
 }
 
+/// The list policy: the user's `listing = expr`, or the default (hide what the caller may not call).
+fn listing(args: &HandlerArgs) -> TokenStream {
+    match &args.listing {
+        Some(e) => quote!(#e),
+        None => quote!(::mcp_rbac::__private::Listing::default()),
+    }
+}
+
 fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
     let router = &args.router;
     let meta = option(&args.meta);
+    let listing = listing(args);
     vec![
         (
             "call_tool",
@@ -106,7 +115,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     _request: ::std::option::Option<::rmcp::model::PaginatedRequestParams>,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::ListToolsResult, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::list_tools(&#router, &context, #meta)
+                    ::mcp_rbac::__private::list_tools(&#router, &context, #meta, #listing)
                 }
             },
         ),
@@ -124,6 +133,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
 fn prompt_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
     let router = &args.router;
     let meta = option(&args.meta);
+    let listing = listing(args);
     vec![
         (
             "get_prompt",
@@ -145,7 +155,7 @@ fn prompt_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     _request: ::std::option::Option<::rmcp::model::PaginatedRequestParams>,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::ListPromptsResult, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::list_prompts(&#router, &context, #meta)
+                    ::mcp_rbac::__private::list_prompts(&#router, &context, #meta, #listing)
                 }
             },
         ),
@@ -167,6 +177,14 @@ fn get_info(item_impl: &ItemImpl, args: &HandlerArgs) -> ImplItem {
     }
     if serves("prompt_handler", &["get_prompt", "list_prompts"]) {
         capabilities.push(quote!(.enable_prompts()));
+    }
+    // Resources have no handler attribute: a hand-written `read_resource` (e.g. through a
+    // `mcp_rbac::guard::ResourceGuard`) is what declares them.
+    if ["list_resources", "read_resource"]
+        .iter()
+        .any(|m| has_method(item_impl, m))
+    {
+        capabilities.push(quote!(.enable_resources()));
     }
     let implementation = match (&args.name, &args.version) {
         (Some(n), Some(v)) => quote!(::rmcp::model::Implementation::new(#n, #v)),

@@ -145,7 +145,8 @@ fn permission_set(value: &Expr) -> syn::Result<syn::Path> {
     Ok(path.path.clone())
 }
 
-/// `router = expr, meta = expr, name = "..", version = "..", instructions = ".."` (all optional).
+/// `router = expr, meta = expr, listing = expr, name = "..", version = "..", instructions = ".."`
+/// (all optional; `listing` is ours, the rest are rmcp's).
 ///
 /// As with [`router_args`], a wrong argument is reported and skipped.
 pub fn handler_args(kind: Kind, attr: TokenStream) -> (HandlerArgs, Option<syn::Error>) {
@@ -156,6 +157,7 @@ pub fn handler_args(kind: Kind, attr: TokenStream) -> (HandlerArgs, Option<syn::
     let mut args = HandlerArgs {
         router: default_router,
         meta: None,
+        listing: None,
         name: None,
         version: None,
         instructions: None,
@@ -165,8 +167,15 @@ pub fn handler_args(kind: Kind, attr: TokenStream) -> (HandlerArgs, Option<syn::
         Kind::Prompt => "#[mcp_rbac::prompt_handler]",
     };
     let known: &[&str] = match kind {
-        Kind::Tool => &["router", "meta", "name", "version", "instructions"],
-        Kind::Prompt => &["router", "meta"],
+        Kind::Tool => &[
+            "router",
+            "meta",
+            "listing",
+            "name",
+            "version",
+            "instructions",
+        ],
+        Kind::Prompt => &["router", "meta", "listing"],
     };
     let metas = match metas(attr) {
         Ok(metas) => metas,
@@ -203,6 +212,7 @@ fn handler_arg(
     match key.as_str() {
         "router" => args.router = nv.value.clone(),
         "meta" => args.meta = value,
+        "listing" => args.listing = value,
         "name" if kind == Kind::Tool => args.name = value,
         "version" if kind == Kind::Tool => args.version = value,
         "instructions" if kind == Kind::Tool => args.instructions = value,

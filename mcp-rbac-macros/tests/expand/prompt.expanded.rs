@@ -40,6 +40,7 @@ impl ServerHandler for Server {
             &Self::tool_router(),
             &context,
             ::std::option::Option::None,
+            ::mcp_rbac::__private::Listing::default(),
         )
     }
     fn get_tool(&self, name: &str) -> ::std::option::Option<::rmcp::model::Tool> {
@@ -74,6 +75,7 @@ impl ServerHandler for Server {
             &Self::prompt_router(),
             &context,
             ::std::option::Option::None,
+            ::mcp_rbac::__private::Listing::default(),
         )
     }
 }

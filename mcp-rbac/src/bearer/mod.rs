@@ -25,6 +25,7 @@
 
 mod challenge;
 mod header;
+mod step_up;
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
@@ -41,6 +42,8 @@ use tower_service::Service;
 
 pub use challenge::Challenge;
 pub use header::{bearer_token, HeaderError};
+pub(crate) use step_up::is_scope_token;
+pub use step_up::{StepUp, StepUpLayer, DEFAULT_MAX_BODY_BYTES};
 
 use crate::audit;
 use crate::metadata::ProtectedResource;

@@ -11,11 +11,11 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 
-use super::{allows, denial, marker, ItemKind};
+use super::{denial, marker, ItemKind, Listing};
 use crate::audit;
 use crate::principal::{principal_from_context, Principal};
 
-fn require_principal(
+pub(crate) fn require_principal(
     context: &RequestContext<RoleServer>,
     kind: ItemKind,
     name: &str,
@@ -45,12 +45,14 @@ pub async fn call_tool<S: Send + Sync + 'static>(
         .await
 }
 
-/// `tools/list`: the tools this caller may call, without the internal marker. A per-caller list
-/// must not be cached for others, so under 2026-07-28 it says `cacheScope: "private"`.
+/// `tools/list`: the tools this caller may call (or all of them, under [`Listing::show`]),
+/// without the internal marker. A per-caller list must not be cached for others, so under
+/// 2026-07-28 it says `cacheScope: "private"`.
 pub fn list_tools<S: Send + Sync + 'static>(
     router: &ToolRouter<S>,
     context: &RequestContext<RoleServer>,
     meta: Option<MetaObject>,
+    listing: Listing,
 ) -> Result<ListToolsResult, ErrorData> {
     let principal = require_principal(context, ItemKind::Tool, "tools/list")?;
     let tools = router
@@ -58,17 +60,19 @@ pub fn list_tools<S: Send + Sync + 'static>(
         .into_iter()
         .filter_map(|mut tool| {
             let access = marker::take_tool(&mut tool)?;
-            allows(&access, &principal).then_some(tool)
+            listing
+                .present(&access, &principal, &mut tool.meta)
+                .then_some(tool)
         })
         .collect();
-    let hints = cache_hints(context);
+    let (ttl_ms, cache_scope) = cache_hints(context, listing);
     Ok(ListToolsResult {
         result_type: Some(ResultType::COMPLETE),
         tools,
         meta,
         next_cursor: None,
-        ttl_ms: hints.then_some(0),
-        cache_scope: hints.then_some(CacheScope::Private),
+        ttl_ms,
+        cache_scope,
     })
 }
 
@@ -101,6 +105,7 @@ pub fn list_prompts<S: Send + Sync + 'static>(
     router: &PromptRouter<S>,
     context: &RequestContext<RoleServer>,
     meta: Option<MetaObject>,
+    listing: Listing,
 ) -> Result<ListPromptsResult, ErrorData> {
     let principal = require_principal(context, ItemKind::Prompt, "prompts/list")?;
     let prompts = router
@@ -108,22 +113,38 @@ pub fn list_prompts<S: Send + Sync + 'static>(
         .into_iter()
         .filter_map(|mut prompt| {
             let access = marker::take_prompt(&mut prompt)?;
-            allows(&access, &principal).then_some(prompt)
+            listing
+                .present(&access, &principal, &mut prompt.meta)
+                .then_some(prompt)
         })
         .collect();
-    let hints = cache_hints(context);
+    let (ttl_ms, cache_scope) = cache_hints(context, listing);
     Ok(ListPromptsResult {
         result_type: Some(ResultType::COMPLETE),
         prompts,
         meta,
         next_cursor: None,
-        ttl_ms: hints.then_some(0),
-        cache_scope: hints.then_some(CacheScope::Private),
+        ttl_ms,
+        cache_scope,
     })
 }
 
-fn cache_hints(context: &RequestContext<RoleServer>) -> bool {
-    context
+/// `ttlMs` and `cacheScope` under 2026-07-28 (absent before): private when the list depends on
+/// the caller, public when [`Listing::show`] without requirement metadata gives everyone the same.
+pub(crate) fn cache_hints(
+    context: &RequestContext<RoleServer>,
+    listing: Listing,
+) -> (Option<u64>, Option<CacheScope>) {
+    let hints = context
         .protocol_version()
-        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    if !hints {
+        return (None, None);
+    }
+    let scope = if listing.per_caller() {
+        CacheScope::Private
+    } else {
+        CacheScope::Public
+    };
+    (Some(0), Some(scope))
 }

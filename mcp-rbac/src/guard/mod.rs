@@ -1,10 +1,15 @@
 //! The check between principal and tool: every route the macros build runs [`Gate::check`] before
-//! rmcp reads its arguments, and the handler methods filter lists through the same rule.
+//! rmcp reads its arguments, and the handler methods filter lists through the same rule
+//! ([`Listing`] says whether lists hide or show what the caller may not call). Resources, which
+//! rmcp routes by hand, go through a [`ResourceGuard`].
 
 pub mod denial;
 mod handler;
+mod listing;
 mod marker;
+mod resource;
 pub(crate) mod route;
+mod uri_template;
 
 use std::sync::Arc;
 
@@ -17,24 +22,30 @@ use crate::requirement::Access;
 use crate::typed::BitCheck;
 
 pub use handler::{call_tool, get_prompt, get_tool, list_prompts, list_tools};
+pub use listing::{ListMode, Listing, ALLOWED_KEY, REQUIRES_KEY};
 pub use marker::{access_of_prompt, access_of_tool};
+pub use resource::ResourceGuard;
 pub use route::{guard_prompt, guard_tool};
 
-/// Whether the guarded item is a tool or a prompt (it names the item in errors and audit events).
+/// Whether the guarded item is a tool, a prompt or a resource (it names the item in errors and
+/// audit events).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemKind {
     /// A tool (`tools/call`).
     Tool,
     /// A prompt (`prompts/get`).
     Prompt,
+    /// A resource (`resources/read`), named by its URI.
+    Resource,
 }
 
 impl ItemKind {
-    /// `"tool"` or `"prompt"`: the key of the item's name in a denial's `data`.
+    /// `"tool"`, `"prompt"` or `"resource"`: the key of the item's name in a denial's `data`.
     pub fn as_str(self) -> &'static str {
         match self {
             ItemKind::Tool => "tool",
             ItemKind::Prompt => "prompt",
+            ItemKind::Resource => "resource",
         }
     }
 }

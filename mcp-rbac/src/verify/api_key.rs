@@ -73,6 +73,25 @@ pub enum ApiKeyConfigError {
     /// The same key configured twice.
     #[error("the API key for `{0}` is configured more than once")]
     DuplicateKey(String),
+    /// A TOML key file that does not parse, or has a field the format does not know. `line` and
+    /// `column` count from 1.
+    #[error("API key TOML{}: {message}", crate::policy::location(*.line, *.column))]
+    Toml {
+        /// What is wrong.
+        message: String,
+        /// Line of the error.
+        line: Option<usize>,
+        /// Column of the error, in characters.
+        column: Option<usize>,
+    },
+    /// A key file that cannot be read.
+    #[error("cannot read API key file {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
 }
 
 /// Builds an [`ApiKeyVerifier`].

@@ -31,8 +31,9 @@ const UNAVAILABLE: &str = "token introspection failed";
 ///
 /// Each unknown token is POSTed (`token=…`, form-encoded) to the endpoint with the resource
 /// server's client credentials (`client_secret_basic`). An answer of `"active": true` becomes a
-/// [`Principal`] through the [`ClaimsMapping`] (`sub` is required; `scope` is read as the
-/// default mapping reads it); `exp`, `nbf`, and when configured `iss` and `aud`, are checked
+/// [`Principal`] through the [`ClaimsMapping`] (the subject is `sub`, or for a
+/// client-credentials token without one, `client_id`; `scope` is read as the default mapping
+/// reads it); `exp`, `nbf`, and when configured `iss` and `aud`, are checked
 /// again here. Anything else refuses the token: `"active": false`, an error status, a timeout,
 /// a body that is not a JSON object with a boolean `active` (fail closed).
 ///
@@ -179,24 +180,9 @@ impl IntrospectionVerifier {
                 cache.remove(token);
             }
         }
-        let (mut claims, size) = self.introspect(token).await?;
-        match claims.remove("active") {
-            Some(Value::Bool(true)) => {}
-            Some(Value::Bool(false)) => {
-                return Err(AuthError::Rejected("token is not active".into()))
-            }
-            _ => {
-                tracing::warn!(
-                    target: "mcp_rbac::auth",
-                    endpoint = %self.endpoint,
-                    "introspection response has no boolean `active`"
-                );
-                return Err(AuthError::Rejected(UNAVAILABLE.into()));
-            }
-        }
+        let (claims, size) = self.introspect(token).await?;
         let now = unix_now();
-        let exp = self.check_claims(&claims, now)?;
-        let principal = self.mapping.principal(claims)?;
+        let (principal, exp) = self.principal_from_answer(claims, now)?;
         if let Some(cache) = &self.cache {
             let mut lifetime = self.cache_ttl;
             if let Some(exp) = exp {
@@ -260,11 +246,56 @@ impl IntrospectionVerifier {
             }
             body.extend_from_slice(&chunk);
         }
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(claims)) => Ok((claims, body.len())),
-            Ok(_) => Err(unavailable(&"response is not a JSON object")),
-            Err(e) => Err(unavailable(&format_args!("response is not JSON: {e}"))),
+        match answer_object(&body) {
+            Ok(claims) => Ok((claims, body.len())),
+            Err(reason) => Err(unavailable(&reason)),
         }
+    }
+
+    /// An answer's JSON object → the principal it describes and its `exp`, or why the token
+    /// is refused. Only `"active": true` goes on to the claim checks.
+    fn principal_from_answer(
+        &self,
+        mut claims: Map<String, Value>,
+        now: i64,
+    ) -> Result<(Principal, Option<i64>), AuthError> {
+        match claims.remove("active") {
+            Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => {
+                return Err(AuthError::Rejected("token is not active".into()))
+            }
+            _ => {
+                tracing::warn!(
+                    target: "mcp_rbac::auth",
+                    endpoint = %self.endpoint,
+                    "introspection response has no boolean `active`"
+                );
+                return Err(AuthError::Rejected(UNAVAILABLE.into()));
+            }
+        }
+        let exp = self.check_claims(&claims, now)?;
+        // A client-credentials token acts for the client itself: RFC 7662 makes `sub` optional,
+        // and RFC 9068 (§2.2) names the client as the subject of such tokens.
+        if !claims.contains_key("sub") {
+            if let Some(client_id) = claims.get("client_id").cloned() {
+                claims.insert("sub".into(), client_id);
+            }
+        }
+        Ok((self.mapping.principal(claims)?, exp))
+    }
+
+    /// Not public API: the response handling of [`verify`](TokenVerifier::verify) without an
+    /// endpoint, for the fuzz targets in `fuzz/` (feature `fuzzing`). `body` is the endpoint's
+    /// answer, `now` the time in seconds since the epoch; nothing is cached.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn __principal_from_response(&self, body: &[u8], now: i64) -> Result<Principal, AuthError> {
+        if body.len() > MAX_INTROSPECTION_RESPONSE_BYTES {
+            return Err(AuthError::Rejected(UNAVAILABLE.into()));
+        }
+        let claims = answer_object(body).map_err(|_| AuthError::Rejected(UNAVAILABLE.into()))?;
+        self.principal_from_answer(claims, now)
+            .map(|(principal, _)| principal)
     }
 
     /// Checks the registered claims an active answer may carry; returns `exp`.
@@ -469,6 +500,15 @@ impl IntrospectionVerifierBuilder {
             cache_ttl,
             max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
         })
+    }
+}
+
+/// The body as the JSON object RFC 7662 §2.2 asks for, or why it is not one (for the log).
+fn answer_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(claims)) => Ok(claims),
+        Ok(_) => Err("response is not a JSON object".into()),
+        Err(e) => Err(format!("response is not JSON: {e}")),
     }
 }
 

@@ -69,6 +69,7 @@ pub struct JwksBuilder {
     min_refresh_interval: Duration,
     default_max_age: Duration,
     max_age_bounds: (Duration, Duration),
+    fetch_timeout: Duration,
 }
 
 impl JwksBuilder {
@@ -91,9 +92,16 @@ impl JwksBuilder {
         self
     }
 
+    /// How long one fetch may take, connection included ([`remote::FETCH_TIMEOUT`] unless set).
+    /// A request that triggered a refresh for an unknown `kid` waits at most this long.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
+    }
+
     /// Fetches the keys once; fails if the URL does not answer a JWKS with a usable key.
     pub async fn load(self) -> Result<Jwks, FetchError> {
-        let client = remote::client()?;
+        let client = remote::client_with_timeout(self.fetch_timeout)?;
         let now = Instant::now();
         let jwks = Jwks {
             inner: Arc::new(Inner {
@@ -121,6 +129,7 @@ impl Jwks {
             min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
             default_max_age: DEFAULT_MAX_AGE,
             max_age_bounds: (Duration::from_secs(60), Duration::from_secs(24 * 3600)),
+            fetch_timeout: remote::FETCH_TIMEOUT,
         }
     }
 

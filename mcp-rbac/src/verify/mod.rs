@@ -2,6 +2,8 @@
 //! other scheme (introspection, API keys, …) implements [`TokenVerifier`].
 
 mod api_key;
+#[cfg(feature = "toml")]
+mod api_key_file;
 mod cache;
 mod crypto;
 #[cfg(feature = "jwks")]

@@ -34,8 +34,13 @@ pub enum FetchError {
 }
 
 pub(crate) fn client() -> Result<reqwest::Client, FetchError> {
+    client_with_timeout(FETCH_TIMEOUT)
+}
+
+/// The fetching client with another whole-request timeout.
+pub(crate) fn client_with_timeout(timeout: Duration) -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
-        .timeout(FETCH_TIMEOUT)
+        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
         .map_err(|e| FetchError::Http {

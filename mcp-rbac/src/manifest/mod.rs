@@ -1,4 +1,7 @@
-//! The permission surface of a server as data: every tool and prompt with its access rule.
+//! The permission surface of a server as data: every tool and prompt with its access rule, and
+//! ([`AccessMatrix`]) which role of a [`RolePolicy`](crate::RolePolicy) may call each of them.
+
+mod matrix;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,19 +11,38 @@ use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::guard::{access_of_prompt, access_of_tool};
 
+pub use matrix::{AccessMatrix, ItemKind, MatrixError};
+
 /// Item name → canonical access rule (`public`, `Admin.Write`, `any(A, B)`, …), for tools and
 /// prompts. Items no guard wrapped show as `unguarded` (and are refused at call time).
 ///
-/// Every `#[mcp_rbac::tool_router]` writes a `{router}_manifest()` function returning one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// Every `#[mcp_rbac::tool_router]` writes a `{router}_manifest()` function returning one. It
+/// serializes to JSON and reads back, so a command can review a manifest another program printed:
+///
+/// ```
+/// use mcp_rbac::Manifest;
+///
+/// let manifest = Manifest::from_json(r#"{"tools": {"delete_product": "Admin.Write", "whoami": "public"}}"#)?;
+/// assert_eq!(manifest.tools["delete_product"], "Admin.Write");
+/// assert!(manifest.prompts.is_empty());
+/// assert_eq!(Manifest::from_json(&manifest.to_json())?, manifest);
+/// // A misspelled key is an error rather than an empty manifest.
+/// assert!(Manifest::from_json(r#"{"tool": {}}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Tool name → rule.
+    #[serde(default)]
     pub tools: BTreeMap<String, String>,
     /// Prompt name → rule.
+    #[serde(default)]
     pub prompts: BTreeMap<String, String>,
 }
 
-const UNGUARDED: &str = "unguarded";
+/// The rule of an item no guard wrapped: nobody may call it.
+pub(crate) const UNGUARDED: &str = "unguarded";
 
 impl Manifest {
     /// The tools of a router.
@@ -67,6 +89,12 @@ impl Manifest {
     /// Pretty JSON: `{"tools": {name: rule}, "prompts": {name: rule}}`.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Reads the JSON [`to_json`](Self::to_json) writes. Either map may be absent; any other key
+    /// is an error. Rules are checked when a matrix is built ([`AccessMatrix::new`]).
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
     }
 }
 
