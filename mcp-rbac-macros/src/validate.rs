@@ -56,7 +56,7 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
         );
     }
     for (_, req) in &raw.requires {
-        requirement(req, &mut errors);
+        requirement(req, 1, &mut errors);
     }
     if let Some(e) = errors {
         return Err(e);
@@ -73,7 +73,12 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
     })
 }
 
-fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
+/// How deeply `any(..)` / `all(..)` may nest: the runtime parser (`Requirement::from_str`, which
+/// reads the manifest text step-up challenges and the access matrix come from) refuses deeper
+/// text, so the macro refuses it too rather than emit a requirement the manifest cannot carry.
+const MAX_DEPTH: usize = 32;
+
+fn requirement(req: &Requirement, depth: usize, errors: &mut Option<syn::Error>) {
     match req {
         Requirement::Permission(lit) => {
             if let Err(message) = permission_name(&lit.value()) {
@@ -86,6 +91,18 @@ fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
             } else {
                 "all"
             };
+            if depth > MAX_DEPTH {
+                push(
+                    errors,
+                    syn::Error::new(
+                        *span,
+                        format!(
+                            "this `{word}(..)` is nested {depth} levels deep, and requirements nest at most {MAX_DEPTH} levels\nhelp: flatten it: `any(\"A\", any(\"B\", \"C\"))` is `any(\"A\", \"B\", \"C\")`, and the same holds for `all`"
+                        ),
+                    ),
+                );
+                return;
+            }
             if parts.is_empty() {
                 let meaning = if word == "any" {
                     "would never allow anyone"
@@ -103,7 +120,7 @@ fn requirement(req: &Requirement, errors: &mut Option<syn::Error>) {
                 );
             }
             for part in parts {
-                requirement(part, errors);
+                requirement(part, depth + 1, errors);
             }
         }
     }
