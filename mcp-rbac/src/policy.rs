@@ -135,12 +135,21 @@ impl RolePolicy {
     /// The union of what `roles` grant; unknown roles grant nothing.
     pub fn permissions_of<'a>(&self, roles: impl IntoIterator<Item = &'a str>) -> PermissionSet {
         let mut set = PermissionSet::new();
+        self.grant_to(roles, &mut set);
+        set
+    }
+
+    /// Adds what `roles` grant to `set`.
+    pub(crate) fn grant_to<'a>(
+        &self,
+        roles: impl IntoIterator<Item = &'a str>,
+        set: &mut PermissionSet,
+    ) {
         for role in roles {
             if let Some(granted) = self.resolved.get(role) {
                 set.extend(granted);
             }
         }
-        set
     }
 
     /// Loads a policy written in TOML: one `[roles.<name>]` table per role, with optional

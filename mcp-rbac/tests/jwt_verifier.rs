@@ -456,3 +456,48 @@ async fn each_issuer_is_checked_with_its_own_keys() {
         Some(MultiIssuerError::DuplicateIssuer(A.into()))
     );
 }
+
+/// The verifier reads claims in place and builds the full map only when asked: the map must be
+/// every claim of the payload, with the values the checks and the mapping saw.
+#[tokio::test]
+async fn claims_are_the_whole_payload() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use jsonwebtoken::crypto::sign as raw_sign;
+
+    install_crypto_provider();
+    let secret = EncodingKey::from_secret(SECRET);
+    let v = verifier(
+        &[Algorithm::HS256],
+        vec![VerificationKey::hmac_secret(SECRET).unwrap()],
+    );
+    let extra = json!({
+        "jti": "t-1", "ratio": 0.25, "flag": true, "none": null,
+        "realm_access": {"roles": ["user"], "deep": {"n": [1, [2, {}]]}},
+        "k\"ey": "line\nbreak é 😀",
+    });
+    let token = sign(Algorithm::HS256, None, &secret, &claims(extra.clone()));
+    let principal = v.verify(&token).await.expect("accepted");
+    assert_eq!(Value::Object(principal.claims().clone()), claims(extra));
+    assert!(principal.has_permission("A"));
+    assert!(format!("{principal:?}").contains("realm_access"));
+
+    // A repeated member: the checks, the mapping and `claims()` all see the last one.
+    let payload = format!(
+        r#"{{"sub":"alice","sub":"bob","iss":"{ISS}","aud":"https://elsewhere","aud":"{AUD}","exp":{},"permissions":["A"],"permissions":["B"]}}"#,
+        now() + 300
+    );
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let signature = raw_sign(input.as_bytes(), &secret, Algorithm::HS256).unwrap();
+    let bob = v
+        .verify(&format!("{input}.{signature}"))
+        .await
+        .expect("accepted");
+    assert_eq!(bob.subject(), "bob");
+    assert_eq!(bob.claims()["sub"], "bob");
+    assert!(bob.has_permission("B") && !bob.has_permission("A"));
+}

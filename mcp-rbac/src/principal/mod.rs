@@ -3,7 +3,9 @@
 mod extract;
 mod permissions;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Map, Value};
 
 pub use extract::{principal_from_context, OptionalPrincipal};
 pub use permissions::PermissionSet;
@@ -32,7 +34,37 @@ struct Inner {
     permissions: PermissionSet,
     roles: Vec<String>,
     scopes: Vec<String>,
-    claims: serde_json::Map<String, serde_json::Value>,
+    claims: Claims,
+}
+
+/// The verified claims, as a map built on first use: most requests never look at them, and
+/// parsing a whole token payload into a map costs more than an HMAC signature check.
+struct Claims {
+    map: OnceLock<Map<String, Value>>,
+    /// The token's payload, a JSON object already read once by the verifier.
+    json: Box<[u8]>,
+}
+
+impl Claims {
+    fn of_map(map: Map<String, Value>) -> Self {
+        Claims {
+            map: OnceLock::from(map),
+            json: Box::default(),
+        }
+    }
+
+    fn get(&self) -> &Map<String, Value> {
+        // The verifier parsed these bytes as a JSON object before it accepted them, and
+        // `serde_json` reads any such object into a map; an empty map is unreachable here.
+        self.map
+            .get_or_init(|| serde_json::from_slice(&self.json).unwrap_or_default())
+    }
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
 }
 
 impl Principal {
@@ -44,7 +76,7 @@ impl Principal {
             permissions: PermissionSet::new(),
             roles: Vec::new(),
             scopes: Vec::new(),
-            claims: serde_json::Map::new(),
+            claims: Claims::of_map(Map::new()),
         }
     }
 
@@ -74,8 +106,8 @@ impl Principal {
     }
 
     /// All verified claims, for application use.
-    pub fn claims(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.0.claims
+    pub fn claims(&self) -> &Map<String, Value> {
+        self.0.claims.get()
     }
 
     /// Whether the effective permissions hold `permission` (exact, or under a policy wildcard).
@@ -92,7 +124,7 @@ pub struct PrincipalBuilder {
     permissions: PermissionSet,
     roles: Vec<String>,
     scopes: Vec<String>,
-    claims: serde_json::Map<String, serde_json::Value>,
+    claims: Claims,
 }
 
 impl PrincipalBuilder {
@@ -131,8 +163,34 @@ impl PrincipalBuilder {
     }
 
     /// Keeps the verified claims.
-    pub fn claims(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.claims = claims;
+    pub fn claims(mut self, claims: Map<String, Value>) -> Self {
+        self.claims = Claims::of_map(claims);
+        self
+    }
+
+    /// Keeps the verified claims as the payload's JSON text (a JSON object the caller has
+    /// already parsed), read into a map when first asked for.
+    pub(crate) fn claims_json(mut self, json: Vec<u8>) -> Self {
+        self.claims = Claims {
+            map: OnceLock::new(),
+            json: json.into_boxed_slice(),
+        };
+        self
+    }
+
+    /// Room for `n` more exact permissions, before granting them.
+    pub(crate) fn reserve_permissions(mut self, n: usize) -> Self {
+        self.permissions.reserve(n);
+        self
+    }
+
+    /// Grants what `policy` gives `roles`, without recording the roles.
+    pub(crate) fn grant_roles<'a>(
+        mut self,
+        policy: &crate::RolePolicy,
+        roles: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        policy.grant_to(roles, &mut self.permissions);
         self
     }
 

@@ -56,6 +56,11 @@ impl PermissionSet {
         set
     }
 
+    /// Room for `n` more exact names.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.exact.reserve(n);
+    }
+
     /// Adds one exact name.
     pub fn insert(&mut self, name: &str) {
         self.bits.0.take();

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
+use super::registered::TimeWindow;
 use super::{AuthError, VerificationKey};
 use crate::principal::Principal;
 
@@ -86,26 +87,28 @@ impl TokenCache {
         Lookup::Hit(entry.principal)
     }
 
-    /// Remembers `principal` for `token`, verified by `key`. A token without a numeric `exp`
-    /// is not remembered (the verifier requires one, so this is defence in depth).
-    pub(crate) fn insert(&self, token: &str, principal: &Principal, key: &Arc<VerificationKey>) {
-        let claims = principal.claims();
-        let Some(expires) = claims.get("exp").and_then(numeric_date) else {
-            return;
-        };
-        let not_before = claims.get("nbf").and_then(numeric_date);
+    /// Remembers `principal` for `token`, verified by `key`, usable within `window` (the
+    /// token's checked `exp` and `nbf`).
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        principal: &Principal,
+        key: &Arc<VerificationKey>,
+        window: TimeWindow,
+    ) {
         self.entries.insert(
             token.into(),
             Verified {
                 principal: principal.clone(),
-                expires,
-                not_before,
+                expires: window.expires,
+                not_before: window.not_before,
                 key: Arc::downgrade(key),
             },
         );
     }
 
     /// Drops every entry whose key is no longer trusted (after a key set changes).
+    #[cfg(any(feature = "jwks", test))]
     pub(crate) fn forget_untrusted(&self) {
         self.entries.retain(|_, v| v.key.strong_count() > 0);
     }
@@ -114,14 +117,6 @@ impl TokenCache {
     fn len(&self) -> usize {
         self.entries.len()
     }
-}
-
-/// A JWT NumericDate: whole or fractional seconds since the epoch.
-fn numeric_date(value: &serde_json::Value) -> Option<i64> {
-    value
-        .as_i64()
-        .or_else(|| value.as_u64().map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
-        .or_else(|| value.as_f64().map(|v| v as i64))
 }
 
 fn unix_now() -> i64 {
@@ -134,27 +129,27 @@ fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn key() -> Arc<VerificationKey> {
         Arc::new(VerificationKey::hmac_secret(&[7; 32]).expect("key"))
     }
 
-    fn principal(exp: i64, nbf: Option<i64>) -> Principal {
-        let mut claims = json!({"sub": "alice", "exp": exp});
-        if let Some(nbf) = nbf {
-            claims["nbf"] = json!(nbf);
+    fn principal() -> Principal {
+        Principal::builder("alice").build()
+    }
+
+    fn window(expires: i64, not_before: Option<i64>) -> TimeWindow {
+        TimeWindow {
+            expires,
+            not_before,
         }
-        Principal::builder("alice")
-            .claims(claims.as_object().cloned().expect("object"))
-            .build()
     }
 
     #[test]
     fn a_hit_needs_the_exact_token_and_a_live_key() {
         let cache = TokenCache::new(1 << 20, Duration::ZERO);
         let k = key();
-        cache.insert("a.b.c", &principal(unix_now() + 60, None), &k);
+        cache.insert("a.b.c", &principal(), &k, window(unix_now() + 60, None));
         assert!(matches!(cache.get("a.b.c"), Lookup::Hit(p) if p.subject() == "alice"));
         assert!(matches!(cache.get("a.b.c "), Lookup::Miss));
         assert!(matches!(cache.get("a.b."), Lookup::Miss));
@@ -168,9 +163,9 @@ mod tests {
         let cache = TokenCache::new(1 << 20, Duration::from_secs(5));
         let k = key();
         let now = unix_now();
-        cache.insert("expired", &principal(now - 10, None), &k);
-        cache.insert("in-leeway", &principal(now - 2, None), &k);
-        cache.insert("early", &principal(now + 60, Some(now + 30)), &k);
+        cache.insert("expired", &principal(), &k, window(now - 10, None));
+        cache.insert("in-leeway", &principal(), &k, window(now - 2, None));
+        cache.insert("early", &principal(), &k, window(now + 60, Some(now + 30)));
         assert!(matches!(
             cache.get("expired"),
             Lookup::Refused(AuthError::Expired)
@@ -183,15 +178,12 @@ mod tests {
     }
 
     #[test]
-    fn no_exp_is_not_cached_and_the_budget_holds() {
+    fn the_budget_holds() {
         let cache = TokenCache::new(64 * 1024, Duration::ZERO);
         let k = key();
-        let no_exp = Principal::builder("x").build();
-        cache.insert("t", &no_exp, &k);
-        assert!(matches!(cache.get("t"), Lookup::Miss));
-        let p = principal(unix_now() + 60, None);
+        let p = principal();
         for i in 0..1000 {
-            cache.insert(&format!("{i:01000}"), &p, &k);
+            cache.insert(&format!("{i:01000}"), &p, &k, window(unix_now() + 60, None));
         }
         assert!(cache.entries.weight() <= 64 * 1024);
         assert!(cache.len() < 1000);
@@ -201,9 +193,10 @@ mod tests {
     fn forget_untrusted_sweeps_dead_keys() {
         let cache = TokenCache::new(1 << 20, Duration::ZERO);
         let (live, dead) = (key(), key());
-        let p = principal(unix_now() + 60, None);
-        cache.insert("live", &p, &live);
-        cache.insert("dead", &p, &dead);
+        let p = principal();
+        let w = window(unix_now() + 60, None);
+        cache.insert("live", &p, &live, w);
+        cache.insert("dead", &p, &dead, w);
         drop(dead);
         cache.forget_untrusted();
         assert_eq!(cache.len(), 1);

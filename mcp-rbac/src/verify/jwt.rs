@@ -10,11 +10,11 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use super::cache::{Lookup, TokenCache, DEFAULT_CACHE_BYTES};
 use super::jws::CompactJws;
-use super::registered::ClaimRules;
+use super::registered::{ClaimRules, TimeWindow};
 #[cfg(feature = "jwks")]
 use super::Jwks;
 use super::{crypto, AuthError, TokenVerifier, VerificationKey};
-use crate::claims::ClaimsMapping;
+use crate::claims::{ClaimObject, ClaimsMapping};
 use crate::principal::Principal;
 
 /// Default clock leeway for `exp` and `nbf`.
@@ -144,6 +144,7 @@ impl JwtVerifier {
         }
         #[cfg(feature = "jwks")]
         self.jwks.iter().for_each(Jwks::refresh_if_stale);
+        #[cfg_attr(not(feature = "jwks"), allow(unused_mut))]
         let mut verified = self.verify_with_keys(&jws);
         #[cfg(feature = "jwks")]
         if verified.as_ref().err() == Some(&AuthError::UnknownKey) && !self.jwks.is_empty() {
@@ -159,19 +160,19 @@ impl JwtVerifier {
                 verified = self.verify_with_keys(&jws);
             }
         }
-        let (principal, key) = verified?;
+        let (principal, key, window) = verified?;
         if let Some(cache) = &self.cache {
-            cache.insert(token, &principal, &key);
+            cache.insert(token, &principal, &key, window);
         }
         Ok(principal)
     }
 
     /// Checks the signature with each trusted key that fits the header, then the claims;
-    /// returns the principal and the key that verified it.
+    /// returns the principal, the key that verified it and when the token may be used.
     fn verify_with_keys(
         &self,
         jws: &CompactJws<'_>,
-    ) -> Result<(Principal, Arc<VerificationKey>), AuthError> {
+    ) -> Result<(Principal, Arc<VerificationKey>, TimeWindow), AuthError> {
         #[cfg(feature = "jwks")]
         let remote: Vec<_> = self.jwks.iter().map(Jwks::keys).collect();
         #[cfg(feature = "jwks")]
@@ -193,9 +194,13 @@ impl JwtVerifier {
                 .signature
                 .verify(jws.alg, jws.signing_input.as_bytes(), &jws.signature)
             {
-                let claims = jws.claims()?;
-                self.rules.check(&claims, unix_now())?;
-                return Ok((self.mapping.principal(claims)?, candidate.clone()));
+                let json = jws.payload_json()?;
+                let claims = ClaimObject::parse(&json).map_err(|_| AuthError::Malformed)?;
+                let window = self.rules.check(&claims, unix_now())?;
+                let principal = self.mapping.principal_builder(&claims)?;
+                drop(claims);
+                let principal = principal.claims_json(json).build();
+                return Ok((principal, candidate.clone(), window));
             }
         }
         Err(if named_key_tried {

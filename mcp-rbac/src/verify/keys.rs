@@ -14,6 +14,7 @@ pub struct VerificationKey {
     /// Parsed once; checks signatures.
     pub(crate) signature: SignatureKey,
     /// The JWK it came from, serialized: the same key in a refreshed JWKS is the same key.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     pub(crate) jwk: Option<Box<str>>,
 }
 
@@ -150,6 +151,7 @@ impl VerificationKey {
     }
 
     /// Whether `other` is the same JWK (same `kid`, same parameters).
+    #[cfg(feature = "jwks")]
     pub(crate) fn same_jwk(&self, other: &VerificationKey) -> bool {
         self.jwk.is_some() && self.jwk == other.jwk
     }

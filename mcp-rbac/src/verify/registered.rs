@@ -1,9 +1,17 @@
 //! The registered claims a verifier must check (RFC 7519 §4.1, RFC 9068 §4): `exp` (required),
 //! `nbf`, `iss` (required, one of the trusted issuers), `aud` (required, naming this resource).
 
-use serde_json::{Map, Value};
+use serde_json::Number;
 
 use super::AuthError;
+use crate::claims::{ClaimObject, ClaimValue};
+
+/// When a token may be used, from its checked `exp` and `nbf` (seconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeWindow {
+    pub(crate) expires: i64,
+    pub(crate) not_before: Option<i64>,
+}
 
 /// What the registered claims must say.
 #[derive(Debug, Clone)]
@@ -17,7 +25,11 @@ pub(crate) struct ClaimRules {
 impl ClaimRules {
     /// Checks `claims` at `now` (seconds since the epoch), in the order jsonwebtoken does: the
     /// required claims' presence, their types, the time window, the issuer, the audience.
-    pub(crate) fn check(&self, claims: &Map<String, Value>, now: i64) -> Result<(), AuthError> {
+    pub(crate) fn check(
+        &self,
+        claims: &ClaimObject<'_>,
+        now: i64,
+    ) -> Result<TimeWindow, AuthError> {
         for required in ["exp", "iss", "aud"] {
             if !claims.contains_key(required) {
                 return Err(AuthError::MissingClaim(required.into()));
@@ -33,15 +45,15 @@ impl ClaimRules {
         }
         let iss = claims
             .get("iss")
-            .and_then(Value::as_str)
+            .and_then(ClaimValue::as_str)
             .ok_or(type_error("iss", "a string"))?;
         if !self.issuers.iter().any(|trusted| trusted == iss) {
             return Err(AuthError::WrongIssuer);
         }
         let named = |aud: &str| self.audiences.iter().any(|ours| ours == aud);
         let audience_ok = match claims.get("aud") {
-            Some(Value::String(aud)) => named(aud),
-            Some(Value::Array(auds)) => {
+            Some(ClaimValue::String(aud)) => named(aud),
+            Some(ClaimValue::Array(auds)) => {
                 let mut any = false;
                 for aud in auds {
                     any |= named(
@@ -56,7 +68,10 @@ impl ClaimRules {
         if !audience_ok {
             return Err(AuthError::WrongAudience);
         }
-        Ok(())
+        Ok(TimeWindow {
+            expires: exp,
+            not_before: nbf,
+        })
     }
 }
 
@@ -68,13 +83,21 @@ fn type_error(claim: &str, expected: &'static str) -> AuthError {
 }
 
 /// A NumericDate claim: an integer, or a fraction (rounded down), of seconds since the epoch.
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
+fn numeric_date(claims: &ClaimObject<'_>, name: &str) -> Result<Option<i64>, AuthError> {
     let Some(value) = claims.get(name) else {
         return Ok(None);
     };
-    let Value::Number(n) = value else {
+    let ClaimValue::Number(n) = value else {
         return Err(type_error(name, "a NumericDate (seconds since the epoch)"));
     };
+    Ok(Some(seconds(n).ok_or(type_error(
+        name,
+        "a NumericDate (seconds since the epoch)",
+    ))?))
+}
+
+/// Seconds of a NumericDate: an integer, or a fraction rounded down; past `i64` is `i64::MAX`.
+pub(crate) fn seconds(n: &Number) -> Option<i64> {
     n.as_i64()
         .or_else(|| n.as_u64().map(|_| i64::MAX))
         .or_else(|| {
@@ -82,14 +105,12 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, 
                 .filter(|f| f.is_finite())
                 .map(|f| f.floor() as i64)
         })
-        .map(Some)
-        .ok_or(type_error(name, "a NumericDate (seconds since the epoch)"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const NOW: i64 = 1_800_000_000;
 
@@ -110,7 +131,21 @@ mod tests {
                 claims[k] = v;
             }
         }
-        rules().check(claims.as_object().unwrap(), NOW)
+        let map = claims.as_object().unwrap();
+        rules().check(&ClaimObject::from(map), NOW).map(|_| ())
+    }
+
+    #[test]
+    fn the_window_is_the_checked_claims() {
+        let claims = json!({"iss": "https://iss", "aud": "https://mcp/mcp", "exp": NOW as f64 + 60.9, "nbf": NOW - 5});
+        let window = rules().check(&ClaimObject::from(claims.as_object().unwrap()), NOW);
+        assert_eq!(
+            window,
+            Ok(TimeWindow {
+                expires: NOW + 60,
+                not_before: Some(NOW - 5)
+            })
+        );
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Verified claims → [`Principal`]: where permissions, scopes and roles live in a token, and the
 //! role policy that turns roles into permissions.
 
+mod view;
+
 use serde_json::{Map, Value};
 
 use crate::policy::RolePolicy;
-use crate::principal::{PermissionSet, Principal};
+use crate::principal::{Principal, PrincipalBuilder};
 use crate::verify::AuthError;
+
+pub(crate) use view::{ClaimObject, ClaimValue};
 
 /// How a claim's value is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +108,10 @@ impl ClaimSource {
 
     /// The value at the path: `None` when absent (or `null` on the way), an error when a key on
     /// the way holds something other than an object.
-    fn find<'c>(&self, claims: &'c Map<String, Value>) -> Result<Option<&'c Value>, AuthError> {
+    fn find<'c, 'j>(
+        &self,
+        claims: &'c ClaimObject<'j>,
+    ) -> Result<Option<&'c ClaimValue<'j>>, AuthError> {
         match &self.path {
             ClaimPath::Dotted(path) => find_dotted(claims, path, path),
             ClaimPath::Segments(segments) => {
@@ -114,8 +121,8 @@ impl ClaimSource {
                 let mut object = claims;
                 for (depth, key) in parents.iter().enumerate() {
                     match object.get(key) {
-                        None | Some(Value::Null) => return Ok(None),
-                        Some(Value::Object(inner)) => object = inner,
+                        None | Some(ClaimValue::Null) => return Ok(None),
+                        Some(ClaimValue::Object(inner)) => object = inner,
                         Some(_) => return Err(not_an_object(segments[..=depth].join("."))),
                     }
                 }
@@ -126,7 +133,11 @@ impl ClaimSource {
 
     /// Reads the names; an absent claim is empty, a claim of the wrong type is an error
     /// (fail closed: a `"permissions": "Admin.Write"` string must not look like a grant).
-    fn read(&self, claims: &Map<String, Value>, out: &mut Vec<String>) -> Result<(), AuthError> {
+    fn read<'c>(
+        &self,
+        claims: &'c ClaimObject<'_>,
+        out: &mut Vec<&'c str>,
+    ) -> Result<(), AuthError> {
         let Some(value) = self.find(claims)? else {
             return Ok(());
         };
@@ -135,15 +146,18 @@ impl ClaimSource {
             expected: self.shape.expected(),
         };
         match (value, self.shape) {
-            (Value::Null, _) => Ok(()),
-            (Value::String(s), ClaimShape::SpaceDelimitedOrArray | ClaimShape::SpaceDelimited) => {
-                out.extend(s.split(' ').filter(|p| !p.is_empty()).map(str::to_owned));
+            (ClaimValue::Null, _) => Ok(()),
+            (
+                ClaimValue::String(s),
+                ClaimShape::SpaceDelimitedOrArray | ClaimShape::SpaceDelimited,
+            ) => {
+                out.extend(s.split(' ').filter(|p| !p.is_empty()));
                 Ok(())
             }
-            (Value::Array(items), ClaimShape::Array | ClaimShape::SpaceDelimitedOrArray) => {
+            (ClaimValue::Array(items), ClaimShape::Array | ClaimShape::SpaceDelimitedOrArray) => {
                 for item in items {
                     match item {
-                        Value::String(s) if !s.is_empty() => out.push(s.clone()),
+                        ClaimValue::String(s) if !s.is_empty() => out.push(s),
                         _ => return Err(wrong()),
                     }
                 }
@@ -156,19 +170,19 @@ impl ClaimSource {
 
 /// `rest` is the part of `full` still to walk from `object`. The whole remaining key is tried
 /// first, then ever shorter dotted prefixes of it, each continuing into a nested object.
-fn find_dotted<'c>(
-    object: &'c Map<String, Value>,
+fn find_dotted<'c, 'j>(
+    object: &'c ClaimObject<'j>,
     rest: &str,
     full: &str,
-) -> Result<Option<&'c Value>, AuthError> {
+) -> Result<Option<&'c ClaimValue<'j>>, AuthError> {
     if let Some(value) = object.get(rest) {
         return Ok(Some(value));
     }
     for (dot, _) in rest.rmatch_indices('.') {
         let (key, tail) = (&rest[..dot], &rest[dot + 1..]);
         match object.get(key) {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(inner)) => {
+            None | Some(ClaimValue::Null) => {}
+            Some(ClaimValue::Object(inner)) => {
                 if let Some(found) = find_dotted(inner, tail, full)? {
                     return Ok(Some(found));
                 }
@@ -345,8 +359,18 @@ impl ClaimsMapping {
 
     /// The principal these verified claims describe. `sub` must be a string.
     pub fn principal(&self, claims: Map<String, Value>) -> Result<Principal, AuthError> {
+        let builder = self.principal_builder(&ClaimObject::from(&claims))?;
+        Ok(builder.claims(claims).build())
+    }
+
+    /// The principal of `claims` without its full claims map, which the caller attaches
+    /// (the verifier attaches the payload, parsed into a map only if the application asks).
+    pub(crate) fn principal_builder(
+        &self,
+        claims: &ClaimObject<'_>,
+    ) -> Result<PrincipalBuilder, AuthError> {
         let subject = match claims.get("sub") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(ClaimValue::String(s)) if !s.is_empty() => s.to_string(),
             Some(_) => {
                 return Err(AuthError::ClaimType {
                     claim: "sub".into(),
@@ -357,36 +381,51 @@ impl ClaimsMapping {
         };
         let mut permissions = Vec::new();
         for source in &self.permissions {
-            source.read(&claims, &mut permissions)?;
+            source.read(claims, &mut permissions)?;
         }
         let mut scopes = Vec::new();
         for source in &self.scopes {
-            source.read(&claims, &mut scopes)?;
+            source.read(claims, &mut scopes)?;
         }
         let mut roles = Vec::new();
         for source in &self.roles {
-            source.read(&claims, &mut roles)?;
+            source.read(claims, &mut roles)?;
         }
         // Two sources may name the same role or scope (a Keycloak realm and client role).
         dedup(&mut scopes);
         dedup(&mut roles);
-        let granted: PermissionSet = self.policy.permissions_of(roles.iter().map(String::as_str));
         let mut builder = Principal::builder(subject)
-            .permissions(permissions.iter().map(String::as_str))
-            .permission_set(&granted)
-            .scopes(scopes)
-            .roles(roles);
-        if let Some(Value::String(iss)) = claims.get("iss") {
-            builder = builder.issuer(iss.clone());
+            .reserve_permissions(permissions.len() + scopes.len())
+            .permissions(permissions)
+            .scopes(scopes);
+        if !roles.is_empty() {
+            builder = builder
+                .grant_roles(&self.policy, roles.iter().copied())
+                .roles(roles);
         }
-        Ok(builder.claims(claims).build())
+        if let Some(ClaimValue::String(iss)) = claims.get("iss") {
+            builder = builder.issuer(iss.to_string());
+        }
+        Ok(builder)
     }
 }
 
 /// Drops repeated names, keeping the first of each in order.
-fn dedup(names: &mut Vec<String>) {
-    let mut seen = std::collections::HashSet::with_capacity(names.len());
-    names.retain(|name| seen.insert(name.clone()));
+fn dedup(names: &mut Vec<&str>) {
+    // Tokens carry a few names: comparing each with those kept beats hashing copies of them.
+    if names.len() <= 16 {
+        let mut kept = 0;
+        for i in 0..names.len() {
+            if !names[..kept].contains(&names[i]) {
+                names.swap(kept, i);
+                kept += 1;
+            }
+        }
+        names.truncate(kept);
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        names.retain(|name| seen.insert(*name));
+    }
 }
 
 #[cfg(test)]
@@ -461,11 +500,11 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    const KEYCLOAK: &str = include_str!("../testdata/claims/keycloak.json");
-    const ENTRA_ID: &str = include_str!("../testdata/claims/entra_id.json");
-    const AUTH0: &str = include_str!("../testdata/claims/auth0.json");
-    const OKTA: &str = include_str!("../testdata/claims/okta.json");
-    const COGNITO: &str = include_str!("../testdata/claims/cognito.json");
+    const KEYCLOAK: &str = include_str!("../../testdata/claims/keycloak.json");
+    const ENTRA_ID: &str = include_str!("../../testdata/claims/entra_id.json");
+    const AUTH0: &str = include_str!("../../testdata/claims/auth0.json");
+    const OKTA: &str = include_str!("../../testdata/claims/okta.json");
+    const COGNITO: &str = include_str!("../../testdata/claims/cognito.json");
 
     fn with(mut claims: Map<String, Value>, key: &str, value: Value) -> Map<String, Value> {
         claims.insert(key.to_owned(), value);
