@@ -334,6 +334,21 @@ fn unsafe_configurations_refuse_to_build() {
         err(base().algorithms([Algorithm::RS256])),
         Some(ConfigError::NoKeys)
     );
+    // An empty value (an unset environment variable) is none: `"aud": ""` must not match it.
+    let rs256 =
+        |b: mcp_rbac::verify::JwtVerifierBuilder| b.algorithms([Algorithm::RS256]).key(rsa());
+    assert_eq!(
+        err(rs256(JwtVerifier::builder().issuer(ISS).audience(""))),
+        Some(ConfigError::NoAudience)
+    );
+    assert_eq!(
+        err(rs256(base().audience(" "))),
+        Some(ConfigError::NoAudience)
+    );
+    assert_eq!(
+        err(rs256(JwtVerifier::builder().issuer("").audience(AUD))),
+        Some(ConfigError::NoIssuer)
+    );
     assert_eq!(
         err(base()
             .algorithms([Algorithm::RS256, Algorithm::HS256])
@@ -500,4 +515,43 @@ async fn claims_are_the_whole_payload() {
     assert_eq!(bob.subject(), "bob");
     assert_eq!(bob.claims()["sub"], "bob");
     assert!(bob.has_permission("B") && !bob.has_permission("A"));
+}
+
+/// Cognito-shaped access tokens: no `aud`, the app client in `client_id`.
+#[tokio::test]
+async fn the_audience_can_be_read_from_client_id() {
+    let secret = EncodingKey::from_secret(SECRET);
+    let build = |claim: Option<&str>| {
+        let mut b = JwtVerifier::builder()
+            .issuer(ISS)
+            .audience("app-client-1")
+            .algorithms([Algorithm::HS256])
+            .key(VerificationKey::hmac_secret(SECRET).unwrap())
+            .claims(mcp_rbac::ClaimsMapping::cognito());
+        if let Some(claim) = claim {
+            b = b.audience_claim(claim);
+        }
+        b.build()
+    };
+    let cognito = build(Some("client_id")).unwrap();
+    let token = |client: &str| {
+        let c = claims(json!({"aud": null, "client_id": client, "cognito:groups": ["admin"]}));
+        sign(Algorithm::HS256, None, &secret, &c)
+    };
+    let p = cognito
+        .verify(&token("app-client-1"))
+        .await
+        .expect("accepted");
+    assert_eq!(p.roles(), ["admin"]);
+    assert_eq!(
+        cognito.verify(&token("app-client-2")).await.err(),
+        Some(AuthError::WrongAudience)
+    );
+    // Without the setting the same token has no `aud` and is refused.
+    let default = build(None).unwrap();
+    assert_eq!(
+        default.verify(&token("app-client-1")).await.err(),
+        Some(AuthError::MissingClaim("aud".into()))
+    );
+    assert_eq!(build(Some(" ")).err(), Some(ConfigError::NoAudience));
 }

@@ -319,6 +319,9 @@ impl ClaimsMapping {
 
     /// Amazon Cognito access tokens: roles from the user pool groups in `cognito:groups`,
     /// scopes from `scope` (a space-delimited string).
+    ///
+    /// Cognito access tokens have no `aud`: pair this preset with
+    /// [`JwtVerifierBuilder::audience_claim("client_id")`](crate::verify::JwtVerifierBuilder::audience_claim).
     pub fn cognito() -> Self {
         ClaimsMapping::none()
             .with_roles(ClaimSource::from_segments(

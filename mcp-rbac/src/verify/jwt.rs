@@ -63,10 +63,10 @@ pub enum ConfigError {
     /// No algorithm allowed.
     #[error("no token algorithm is allowed: configure at least one (e.g. RS256)")]
     NoAlgorithms,
-    /// No expected audience.
+    /// No expected audience (or an empty one).
     #[error("no audience configured: set the resource URL this server answers for")]
     NoAudience,
-    /// No trusted issuer.
+    /// No trusted issuer (or an empty one).
     #[error("no issuer configured: set the issuer whose tokens this server trusts")]
     NoIssuer,
     /// No key.
@@ -91,6 +91,7 @@ pub enum ConfigError {
 pub struct JwtVerifierBuilder {
     issuers: Vec<String>,
     audiences: Vec<String>,
+    audience_claim: Option<String>,
     algorithms: Vec<Algorithm>,
     keys: Vec<VerificationKey>,
     #[cfg(feature = "jwks")]
@@ -237,6 +238,33 @@ impl JwtVerifierBuilder {
         self
     }
 
+    /// The claim that must name an [`audience`](Self::audience): `aud` unless set. Amazon
+    /// Cognito access tokens carry no `aud`; they name the app client in `client_id`, so a
+    /// Cognito resource server sets `audience_claim("client_id")` and its app client id as the
+    /// audience. `aud` is then not read at all.
+    ///
+    /// ```
+    /// use mcp_rbac::verify::{Algorithm, JwtVerifier, Jwks};
+    /// use mcp_rbac::ClaimsMapping;
+    ///
+    /// # async fn cognito() -> Result<JwtVerifier, Box<dyn std::error::Error>> {
+    /// let pool = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123";
+    /// let verifier = JwtVerifier::builder()
+    ///     .issuer(pool)
+    ///     .audience("3n4b5urk1ft4fl3mg5e62nqo6g") // the app client id
+    ///     .audience_claim("client_id")
+    ///     .algorithms([Algorithm::RS256])
+    ///     .jwks(Jwks::load(format!("{pool}/.well-known/jwks.json")).await?)
+    ///     .claims(ClaimsMapping::cognito())
+    ///     .build()?;
+    /// # Ok(verifier)
+    /// # }
+    /// ```
+    pub fn audience_claim(mut self, claim: impl Into<String>) -> Self {
+        self.audience_claim = Some(claim.into());
+        self
+    }
+
     /// The allowed algorithms; the token header never chooses outside them.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms.extend(algorithms);
@@ -302,10 +330,18 @@ impl JwtVerifierBuilder {
         if self.algorithms.is_empty() {
             return Err(ConfigError::NoAlgorithms);
         }
-        if self.audiences.is_empty() {
+        // An empty string is what an unset environment variable gives: it is no audience (and
+        // a token whose `aud` is empty must not match it).
+        if self.audiences.is_empty()
+            || self.audiences.iter().any(|a| a.trim().is_empty())
+            || self
+                .audience_claim
+                .as_ref()
+                .is_some_and(|c| c.trim().is_empty())
+        {
             return Err(ConfigError::NoAudience);
         }
-        if self.issuers.is_empty() {
+        if self.issuers.is_empty() || self.issuers.iter().any(|i| i.trim().is_empty()) {
             return Err(ConfigError::NoIssuer);
         }
         #[cfg(feature = "jwks")]
@@ -360,6 +396,7 @@ impl JwtVerifierBuilder {
             rules: ClaimRules {
                 issuers: self.issuers,
                 audiences: self.audiences,
+                audience_claim: self.audience_claim.unwrap_or_else(|| "aud".into()),
                 leeway: i64::try_from(leeway).unwrap_or(300),
             },
             accepted_types: self.accepted_types.unwrap_or_else(|| {

@@ -18,6 +18,9 @@ pub(crate) struct TimeWindow {
 pub(crate) struct ClaimRules {
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
+    /// The claim the audience is read from: `aud`, or `client_id` for identity providers whose
+    /// access tokens name the client instead (Amazon Cognito).
+    pub(crate) audience_claim: String,
     /// Seconds of clock skew allowed on `exp` and `nbf`.
     pub(crate) leeway: i64,
 }
@@ -30,7 +33,7 @@ impl ClaimRules {
         claims: &ClaimObject<'_>,
         now: i64,
     ) -> Result<TimeWindow, AuthError> {
-        for required in ["exp", "iss", "aud"] {
+        for required in ["exp", "iss", self.audience_claim.as_str()] {
             if !claims.contains_key(required) {
                 return Err(AuthError::MissingClaim(required.into()));
             }
@@ -51,19 +54,20 @@ impl ClaimRules {
             return Err(AuthError::WrongIssuer);
         }
         let named = |aud: &str| self.audiences.iter().any(|ours| ours == aud);
-        let audience_ok = match claims.get("aud") {
+        let aud = self.audience_claim.as_str();
+        let audience_ok = match claims.get(aud) {
             Some(ClaimValue::String(aud)) => named(aud),
             Some(ClaimValue::Array(auds)) => {
                 let mut any = false;
-                for aud in auds {
+                for item in auds {
                     any |= named(
-                        aud.as_str()
-                            .ok_or(type_error("aud", "a string or an array of strings"))?,
+                        item.as_str()
+                            .ok_or(type_error(aud, "a string or an array of strings"))?,
                     );
                 }
                 any
             }
-            _ => return Err(type_error("aud", "a string or an array of strings")),
+            _ => return Err(type_error(aud, "a string or an array of strings")),
         };
         if !audience_ok {
             return Err(AuthError::WrongAudience);
@@ -118,6 +122,7 @@ mod tests {
         ClaimRules {
             issuers: vec!["https://iss".into()],
             audiences: vec!["https://mcp/mcp".into()],
+            audience_claim: "aud".into(),
             leeway: 30,
         }
     }
@@ -144,6 +149,45 @@ mod tests {
             Ok(TimeWindow {
                 expires: NOW + 60,
                 not_before: Some(NOW - 5)
+            })
+        );
+    }
+
+    #[test]
+    fn the_audience_can_come_from_another_claim() {
+        let rules = ClaimRules {
+            audiences: vec!["3n4b5urk1ft4fl3mg5e62nqo6g".into()],
+            audience_claim: "client_id".into(),
+            ..rules()
+        };
+        let check = |claims: Value| {
+            let map = claims.as_object().cloned().unwrap();
+            rules.check(&ClaimObject::from(&map), NOW).map(|_| ())
+        };
+        let base = json!({"iss": "https://iss", "exp": NOW + 60});
+        let with = |k: &str, v: Value| {
+            let mut c = base.clone();
+            c[k] = v;
+            c
+        };
+        assert_eq!(
+            check(with("client_id", json!("3n4b5urk1ft4fl3mg5e62nqo6g"))),
+            Ok(())
+        );
+        assert_eq!(
+            check(with("client_id", json!("other-client"))),
+            Err(AuthError::WrongAudience)
+        );
+        // `aud` naming us does not stand in for the configured claim.
+        assert_eq!(
+            check(with("aud", json!("3n4b5urk1ft4fl3mg5e62nqo6g"))),
+            Err(AuthError::MissingClaim("client_id".into()))
+        );
+        assert_eq!(
+            check(with("client_id", json!(7))),
+            Err(AuthError::ClaimType {
+                claim: "client_id".into(),
+                expected: "a string or an array of strings"
             })
         );
     }
