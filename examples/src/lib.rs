@@ -5,3 +5,4 @@ pub mod bench;
 pub mod dev_issuer;
 pub mod products;
 pub mod products_stdio;
+mod serve;

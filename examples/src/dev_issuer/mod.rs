@@ -132,15 +132,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, StartError> {
     });
     let app = routes::router(state);
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!("dev-issuer stopped: {e}");
-        }
-    });
+    let task = crate::serve::spawn_until(listener, app, shutdown.clone(), "dev-issuer");
     Ok(Running {
         addr,
         issuer,

@@ -217,15 +217,7 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     };
     app = app.merge(resource.router());
 
-    let stop = shutdown.clone();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!("server stopped: {e}");
-        }
-    });
+    let task = crate::serve::spawn_until(listener, app, shutdown.clone(), "server");
     Ok(Running {
         addr,
         url,

@@ -47,6 +47,20 @@ impl Counters {
             .map(|c| c.get(tool).copied().unwrap_or(0))
             .unwrap_or(0)
     }
+
+    /// The bodies other than `allowed` that ran, with their runs: what a test of refusals
+    /// expects to be empty.
+    pub fn ran_except(&self, allowed: &[&str]) -> BTreeMap<&'static str, u64> {
+        self.counts
+            .lock()
+            .map(|c| {
+                c.iter()
+                    .filter(|(tool, runs)| **runs > 0 && !allowed.contains(tool))
+                    .map(|(tool, runs)| (*tool, *runs))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl Catalog {
