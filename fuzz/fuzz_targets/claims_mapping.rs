@@ -6,7 +6,9 @@
 //! `MissingClaim`, not a non-empty string → `ClaimType`); the default mapping grants every
 //! name of a well-typed `permissions` array and refuses a `permissions` of another type;
 //! Keycloak keeps every realm role; a dotted path equals the same path given as segments
-//! whenever no key in the claims contains a dot.
+//! whenever no key in the claims contains a dot; reading the JSON text in place
+//! (`principal_from_json`, what the JWT verifier does) maps exactly as the parsed map does,
+//! `claims()` included, and text that is not a JSON object is refused.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -55,6 +57,13 @@ fuzz_target!(|data: &[u8]| {
         None => ("realm_access.roles", text),
     };
     let Ok(claims) = serde_json::from_str::<Map<String, Value>>(json) else {
+        assert_eq!(
+            ClaimsMapping::default()
+                .principal_from_json(json.as_bytes())
+                .err(),
+            Some(AuthError::Malformed),
+            "text serde_json refuses as an object was read"
+        );
         return;
     };
 
@@ -88,6 +97,20 @@ fuzz_target!(|data: &[u8]| {
 
     for mapping in mappings {
         let first = outcome(mapping, &claims);
+        let in_place = mapping.principal_from_json(json.as_bytes());
+        assert_eq!(
+            in_place.as_ref().map(|p| (
+                p.subject().to_owned(),
+                p.permissions().names(),
+                p.roles().to_vec(),
+                p.scopes().to_vec(),
+            )),
+            first.as_ref().map(|o| o.clone()),
+            "in-place reading and the map disagree"
+        );
+        if let Ok(p) = &in_place {
+            assert_eq!(p.claims(), &claims, "claims() is not the payload");
+        }
         assert_eq!(
             first,
             outcome(mapping, &claims),

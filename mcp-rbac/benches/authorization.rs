@@ -71,8 +71,18 @@ fn mapping(c: &mut Criterion) {
         "sub": "alice", "iss": "https://issuer.example", "aud": "https://mcp.example/mcp", "exp": 2_000_000_000u64,
         "permissions": ["Reports.Read", "Reports.Write"], "scope": "openid profile mcp:tools", "roles": ["admin"],
     });
+    // What the verifier does after the signature: the payload's JSON text to a principal.
+    let payload = serde_json::to_vec(&claims).expect("json");
+    c.bench_function("claims_to_principal/json", |b| {
+        b.iter(|| {
+            mapping
+                .principal_from_json(black_box(&payload))
+                .map(|p| p.permissions().is_empty())
+        })
+    });
+    // Claims another verifier parsed already (introspection); the clone is part of the cost.
     let claims = claims.as_object().cloned().expect("object");
-    c.bench_function("claims_to_principal", |b| {
+    c.bench_function("claims_to_principal/map", |b| {
         b.iter(|| {
             mapping
                 .principal(black_box(claims.clone()))

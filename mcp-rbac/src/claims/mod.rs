@@ -366,6 +366,26 @@ impl ClaimsMapping {
         Ok(builder.claims(claims).build())
     }
 
+    /// The principal of a verified payload, the claims' JSON text: what a verifier of your own
+    /// calls once it has checked the token's signature (and the registered claims). Reads the
+    /// claims in place and keeps the text; [`Principal::claims`] parses it on first use.
+    ///
+    /// ```
+    /// use mcp_rbac::ClaimsMapping;
+    ///
+    /// let payload = br#"{"sub": "alice", "scope": "products:read", "jti": "t-1"}"#;
+    /// let alice = ClaimsMapping::default().principal_from_json(payload).unwrap();
+    /// assert!(alice.has_permission("products:read"));
+    /// assert_eq!(alice.claims()["jti"], "t-1");
+    /// // Not a JSON object: an error, like a claim of the wrong type.
+    /// assert!(ClaimsMapping::default().principal_from_json(b"[1]").is_err());
+    /// ```
+    pub fn principal_from_json(&self, json: &[u8]) -> Result<Principal, AuthError> {
+        let claims = ClaimObject::parse(json).map_err(|_| AuthError::Malformed)?;
+        let builder = self.principal_builder(&claims)?;
+        Ok(builder.claims_json(json.to_vec()).build())
+    }
+
     /// The principal of `claims` without its full claims map, which the caller attaches
     /// (the verifier attaches the payload, parsed into a map only if the application asks).
     pub(crate) fn principal_builder(
