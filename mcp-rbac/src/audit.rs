@@ -22,6 +22,10 @@ pub(crate) fn unauthenticated(kind: ItemKind, name: &str) {
     tracing::warn!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, reason = "no principal in request");
 }
 
+pub(crate) fn foreign_session(principal: &Principal) {
+    tracing::warn!(target: "mcp_rbac::auth", decision = "reject", subject = principal.subject(), reason = "MCP session opened by another principal");
+}
+
 pub(crate) fn token_rejected(reason: &str) {
     tracing::info!(target: "mcp_rbac::auth", decision = "reject", reason);
 }

@@ -73,6 +73,41 @@ impl Mcp {
         }
     }
 
+    /// The session id the server gave at `initialize`, if any.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// This client with `token` instead of its own, in the same session.
+    pub fn with_token(&self, token: &str) -> Self {
+        Mcp {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// A `GET` (the server-to-client stream) or `DELETE` (ending the session) of the endpoint in
+    /// this client's session; the status only (a stream is not read).
+    pub async fn session_request(&self, method: reqwest::Method) -> u16 {
+        let mut request = self
+            .http
+            .request(method, &self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-protocol-version", PROTOCOL);
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(session) = &self.session {
+            request = request.header("mcp-session-id", session);
+        }
+        request
+            .send()
+            .await
+            .expect("HTTP request")
+            .status()
+            .as_u16()
+    }
+
     /// A POST of `body` with the given extra headers (raw values, so tests can send junk).
     pub async fn post_with(&self, body: &Value, headers: &[(&str, &[u8])]) -> Reply {
         let mut request = self

@@ -25,6 +25,7 @@
 
 mod challenge;
 mod header;
+mod session;
 mod step_up;
 
 use std::convert::Infallible;
@@ -42,9 +43,11 @@ use tower_service::Service;
 
 pub use challenge::Challenge;
 pub use header::{bearer_token, HeaderError};
+pub use session::DEFAULT_MAX_SESSIONS;
 pub(crate) use step_up::is_scope_token;
 pub use step_up::{StepUp, StepUpLayer, DEFAULT_MAX_BODY_BYTES};
 
+use self::session::{SessionOwners, SessionUse};
 use crate::audit;
 use crate::metadata::ProtectedResource;
 use crate::verify::{AuthError, TokenVerifier};
@@ -52,10 +55,16 @@ use crate::verify::{AuthError, TokenVerifier};
 /// Authenticates each request with a [`TokenVerifier`]: a verified [`Principal`](crate::Principal)
 /// goes into the request's extensions (where the guards find it through rmcp's request context);
 /// anything else is answered here with 401 and the contract's `WWW-Authenticate` challenge.
+///
+/// It also binds each MCP session (`Mcp-Session-Id`) to the issuer and subject that opened it:
+/// another principal naming that session gets `404 Not Found`, as for a session that does not
+/// exist. Sessions this process did not open (restored by rmcp from a shared store) are bound to
+/// the first principal they serve.
 #[derive(Clone)]
 pub struct BearerAuthLayer {
     verifier: Arc<dyn TokenVerifier>,
     challenge: Challenge,
+    sessions: Option<Arc<SessionOwners>>,
 }
 
 impl BearerAuthLayer {
@@ -64,7 +73,16 @@ impl BearerAuthLayer {
         BearerAuthLayer {
             verifier,
             challenge: Challenge::new(&resource.metadata_url()),
+            sessions: Some(Arc::new(SessionOwners::new(DEFAULT_MAX_SESSIONS))),
         }
+    }
+
+    /// How many session owners to remember ([`DEFAULT_MAX_SESSIONS`] unless set). Past it the
+    /// least used are forgotten, and such a session is bound again to the next principal it
+    /// serves; `0` stops binding sessions to principals altogether.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.sessions = (max > 0).then(|| Arc::new(SessionOwners::new(max)));
+        self
     }
 }
 
@@ -76,6 +94,7 @@ impl<S> Layer<S> for BearerAuthLayer {
             inner,
             verifier: self.verifier.clone(),
             challenge: self.challenge.clone(),
+            sessions: self.sessions.clone(),
         }
     }
 }
@@ -86,6 +105,7 @@ pub struct BearerAuth<S> {
     inner: S,
     verifier: Arc<dyn TokenVerifier>,
     challenge: Challenge,
+    sessions: Option<Arc<SessionOwners>>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for BearerAuth<S>
@@ -126,6 +146,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         let challenge = self.challenge.clone();
+        let sessions = self.sessions.clone();
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
             // `verify` is called inside the guarded future: it may panic before returning one.
@@ -135,9 +156,20 @@ where
                 .unwrap_or(Err(AuthError::Internal));
             match verified {
                 Ok(principal) => {
-                    request.extensions_mut().insert(principal);
-                    let response = inner.call(request).await?;
-                    Ok(response.map(Body::new))
+                    let Some(sessions) = sessions else {
+                        request.extensions_mut().insert(principal);
+                        return Ok(inner.call(request).await?.map(Body::new));
+                    };
+                    let used = sessions.check(request.headers(), &principal);
+                    if matches!(used, SessionUse::Foreign) {
+                        audit::foreign_session(&principal);
+                        return Ok(session::not_found());
+                    }
+                    let is_delete = request.method() == http::Method::DELETE;
+                    request.extensions_mut().insert(principal.clone());
+                    let response = inner.call(request).await?.map(Body::new);
+                    sessions.record(used, &principal, is_delete, &response);
+                    Ok(response)
                 }
                 Err(e) => {
                     let description = e.to_string();
