@@ -51,6 +51,18 @@ impl<'a> CompactJws<'a> {
         if header_json.trim_ascii_start().first() != Some(&b'{') {
             return Err(AuthError::Malformed);
         }
+        // serde_json skips members the struct does not read without its nesting limit (128), which
+        // the claims are held to; a header nested that deep is refused like such claims. Only a
+        // header with more than a few brackets pays for the full parse that enforces the limit.
+        if header_json
+            .iter()
+            .filter(|b| matches!(b, b'[' | b'{'))
+            .count()
+            > 8
+            && serde_json::from_slice::<serde_json::Value>(&header_json).is_err()
+        {
+            return Err(AuthError::Malformed);
+        }
         let header: JoseHeader =
             serde_json::from_slice(&header_json).map_err(|_| AuthError::Malformed)?;
         if header.crit.is_some() {
@@ -142,5 +154,38 @@ mod tests {
         assert_eq!(refused(&format!("{ok}.x")), Some(AuthError::Malformed));
         assert_eq!(refused(&format!("{ok}=")), Some(AuthError::Malformed));
         assert_eq!(refused("...."), Some(AuthError::Malformed));
+    }
+
+    #[test]
+    fn a_header_is_held_to_the_nesting_limit_of_the_claims() {
+        let nested = |depth: usize| {
+            format!(
+                r#"{{"alg":"HS256","x":{}1{}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let token =
+            |header: &str| format!("{}.{}.{}", b64(header), b64(r#"{"sub":"a"}"#), b64("s"));
+        // Exactly as deep as serde_json reads (and so the claims may be) a header parses.
+        let parses = |d: usize| serde_json::from_str::<serde_json::Value>(&nested(d)).is_ok();
+        let limit = (1..300).take_while(|d| parses(*d)).last().unwrap_or(0);
+        assert!(
+            (100..300).contains(&limit),
+            "serde_json's limit moved: {limit}"
+        );
+        assert!(CompactJws::parse(&token(&nested(limit))).is_ok());
+        assert_eq!(
+            CompactJws::parse(&token(&nested(limit + 1))).err(),
+            Some(AuthError::Malformed)
+        );
+        // The header the jwt_structured fuzz target found accepted (an ignored member nested
+        // past the limit); its claims, signed, were otherwise valid.
+        let found = r##"{"alg":"HS256","typ":null,"crit":null,"":{"":[null,null,null,null,null,null,[[[[[[[[[[-6.2774385622041925e+66,[[[[[[[[[[[[[[{}]],true]]],-8.176465883862021e+254],""],null],"\u0000"],[[[[[[[[[[[[[[[[[[[[[[[[[[[{"Q\u0006G$":null,"JWT":null,"":[[[[[[[[[[[[[[[[[[[],[[[[[[[[[[[3169493318],"aud",[{"":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[3169493318],"Admin.Write"]]]],null],[[[[[2899819223]],[null],1892016251191198352],[[[[[953861865,[[[[[[[[[[[[[[[[[[[[[[[null]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}"##;
+        assert!(serde_json::from_str::<serde_json::Value>(found).is_err());
+        assert_eq!(
+            CompactJws::parse(&token(found)).err(),
+            Some(AuthError::Malformed)
+        );
     }
 }
