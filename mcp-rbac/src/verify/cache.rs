@@ -7,13 +7,13 @@
 //! never cached. The cache is bounded by bytes, not entries, since tokens vary in size.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
 use super::registered::TimeWindow;
-use super::{AuthError, VerificationKey};
+use super::{unix_now, AuthError, VerificationKey};
 use crate::principal::Principal;
 
 /// Default memory budget of the cache.
@@ -117,13 +117,6 @@ impl TokenCache {
     fn len(&self) -> usize {
         self.entries.len()
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! introspection), with a short-lived cache of the positive answers.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use futures::future::BoxFuture;
@@ -12,7 +12,8 @@ use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
 
 use super::{
-    AuthError, TokenVerifier, DEFAULT_CACHE_BYTES, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
+    unix_now, AuthError, TokenVerifier, DEFAULT_CACHE_BYTES, DEFAULT_LEEWAY,
+    DEFAULT_MAX_TOKEN_BYTES,
 };
 use crate::claims::ClaimsMapping;
 use crate::principal::Principal;
@@ -535,24 +536,9 @@ fn type_error(claim: &str, expected: &'static str) -> AuthError {
 fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            Ok(n.as_i64()
-                .or_else(|| n.as_u64().map(|_| i64::MAX))
-                .or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.is_finite())
-                        .map(|f| f.floor() as i64)
-                }))
-        }
+        Some(Value::Number(n)) => Ok(super::registered::seconds(n)),
         Some(_) => Err(type_error(name, "a NumericDate (seconds since the epoch)")),
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

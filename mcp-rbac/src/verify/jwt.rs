@@ -13,7 +13,7 @@ use super::jws::CompactJws;
 use super::registered::{ClaimRules, TimeWindow};
 #[cfg(feature = "jwks")]
 use super::Jwks;
-use super::{crypto, AuthError, TokenVerifier, VerificationKey};
+use super::{crypto, unix_now, AuthError, TokenVerifier, VerificationKey};
 use crate::claims::{ClaimObject, ClaimsMapping};
 use crate::principal::Principal;
 
@@ -210,13 +210,6 @@ impl JwtVerifier {
             AuthError::UnknownKey
         })
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl TokenVerifier for JwtVerifier {

@@ -105,3 +105,11 @@ pub enum AuthError {
     #[error("token could not be verified")]
     Internal,
 }
+
+/// Seconds since the epoch, what `exp` and `nbf` count in (0 if the clock is before 1970).
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
