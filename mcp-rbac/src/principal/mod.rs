@@ -42,14 +42,14 @@ struct Inner {
 struct Claims {
     map: OnceLock<Map<String, Value>>,
     /// The token's payload, a JSON object already read once by the verifier.
-    json: Box<[u8]>,
+    json: Vec<u8>,
 }
 
 impl Claims {
     fn of_map(map: Map<String, Value>) -> Self {
         Claims {
             map: OnceLock::from(map),
-            json: Box::default(),
+            json: Vec::new(),
         }
     }
 
@@ -173,7 +173,7 @@ impl PrincipalBuilder {
     pub(crate) fn claims_json(mut self, json: Vec<u8>) -> Self {
         self.claims = Claims {
             map: OnceLock::new(),
-            json: json.into_boxed_slice(),
+            json,
         };
         self
     }

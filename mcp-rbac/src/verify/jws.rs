@@ -1,6 +1,7 @@
 //! The compact JWS form of a JWT: three base64url segments, a JOSE header read only for what
 //! the verifier needs, the signing input and the signature bytes.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,8 +24,9 @@ pub(crate) struct CompactJws<'a> {
 /// The header members the verifier reads. Key-carrying members (`jku`, `x5u`, `jwk`, `x5c`) are
 /// deliberately not read: keys come from configuration only.
 #[derive(serde::Deserialize)]
-struct JoseHeader {
-    alg: String,
+struct JoseHeader<'h> {
+    #[serde(borrow)]
+    alg: Cow<'h, str>,
     #[serde(default)]
     typ: Option<String>,
     #[serde(default)]
@@ -63,8 +65,10 @@ impl<'a> CompactJws<'a> {
         {
             return Err(AuthError::Malformed);
         }
+        // One UTF-8 check of the whole text is cheaper than serde_json's check of each string.
+        let header_text = std::str::from_utf8(&header_json).map_err(|_| AuthError::Malformed)?;
         let header: JoseHeader =
-            serde_json::from_slice(&header_json).map_err(|_| AuthError::Malformed)?;
+            serde_json::from_str(header_text).map_err(|_| AuthError::Malformed)?;
         if header.crit.is_some() {
             return Err(AuthError::Malformed);
         }
