@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use quick_cache::sync::Cache;
 
 use crate::principal::Principal;
@@ -44,7 +44,7 @@ impl Owner {
 
 /// Session id → owner, bounded.
 pub(crate) struct SessionOwners {
-    owners: Cache<Box<[u8]>, Arc<Owner>>,
+    owners: Cache<Vec<u8>, Arc<Owner>>,
 }
 
 /// What the table says of one request.
@@ -52,7 +52,8 @@ pub(crate) enum SessionUse {
     /// No session header: a new session may be opened.
     Opening,
     /// A session of this principal, or one this process has no owner for.
-    Allowed(Box<[u8]>),
+    /// (The header value is reference-counted: keeping it costs no copy of the id.)
+    Allowed(HeaderValue),
     /// Another principal's session.
     Foreign,
 }
@@ -69,10 +70,9 @@ impl SessionOwners {
         let Some(id) = headers.get(SESSION_HEADER) else {
             return SessionUse::Opening;
         };
-        let id: Box<[u8]> = id.as_bytes().into();
-        match self.owners.get(&id) {
+        match self.owners.get(id.as_bytes()) {
             Some(owner) if *owner != Owner::of(principal) => SessionUse::Foreign,
-            _ => SessionUse::Allowed(id),
+            _ => SessionUse::Allowed(id.clone()),
         }
     }
 
@@ -91,17 +91,17 @@ impl SessionOwners {
             SessionUse::Opening => {
                 if let Some(id) = response.headers().get(SESSION_HEADER) {
                     let owner = Arc::new(Owner::of(principal));
-                    self.owners.insert(id.as_bytes().into(), owner);
+                    self.owners.insert(id.as_bytes().to_vec(), owner);
                 }
             }
             SessionUse::Allowed(id) if is_delete => {
-                self.owners.remove(&id);
+                self.owners.remove(id.as_bytes());
             }
             SessionUse::Allowed(id) => {
                 // First use of a session this process did not open: it is this principal's now.
-                let _ = self
-                    .owners
-                    .get_or_insert_with(&id, || Ok::<_, ()>(Arc::new(Owner::of(principal))));
+                let _ = self.owners.get_or_insert_with(id.as_bytes(), || {
+                    Ok::<_, ()>(Arc::new(Owner::of(principal)))
+                });
             }
             SessionUse::Foreign => {}
         }
