@@ -183,3 +183,39 @@ async fn external_issuer_by_jwks_url_and_by_discovery() {
     }
     idp.shutdown().await;
 }
+
+/// `products | head -1`: the reader leaves before the banner is written. The server must go on
+/// serving rather than die of a broken pipe (it did, in a race, when the banner used `println!`).
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_products"))
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("products starts");
+    // Closed before the server writes anything: its banner meets a broken pipe every time.
+    drop(child.stdout.take());
+    let mut answered = false;
+    for _ in 0..200 {
+        if child.try_wait().expect("child status").is_some() {
+            break;
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            answered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(answered, "the server never accepted a connection");
+    // Give the banner write (which follows the bind) time to happen, then check the server lives.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = child.try_wait().expect("child status");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(status.is_none(), "the server exited: {status:?}");
+}

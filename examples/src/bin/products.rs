@@ -33,7 +33,9 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    println!("{}", running.banner());
+    // Not `println!`: a reader that stops after the address line (`products | head -1`) must not
+    // kill the server with a broken pipe.
+    let _ = write!(std::io::stdout().lock(), "{}", running.banner());
     let _ = tokio::signal::ctrl_c().await;
     running.shutdown().await;
     std::process::ExitCode::SUCCESS

@@ -67,7 +67,7 @@ pub struct Running {
 }
 
 impl Running {
-    /// What the binary prints at start.
+    /// What the binary prints at start: whole lines, each ending in a newline.
     pub fn banner(&self) -> String {
         let mut out = format!("products MCP server listening on {}\n", self.url);
         if let (Some(tokens), Some(issuer)) = (&self.tokens, &self.issuer) {
@@ -84,7 +84,7 @@ impl Running {
             out.push_str(&format!(
                 "try: curl -s {} -H \"Authorization: Bearer $ADMIN_TOKEN\" -H 'Content-Type: application/json' \
                  -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' \
-                 -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"whoami\",\"arguments\":{{}}}}}}'",
+                 -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"whoami\",\"arguments\":{{}}}}}}'\n",
                 self.url
             ));
         }
