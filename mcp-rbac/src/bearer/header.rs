@@ -1,8 +1,10 @@
 //! The `Authorization: Bearer <token>` header (RFC 6750 §2.1). Only the header is read: a token in
 //! the query string or body is never looked at, so it authenticates nothing.
 
+use std::ops::Range;
+
 use http::header::AUTHORIZATION;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 /// Why a present `Authorization` header is unusable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,17 @@ impl HeaderError {
 /// The bearer token, `Ok(None)` when there is no bearer credential at all (no header, or another
 /// scheme such as Basic), or why the header is unusable.
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, HeaderError> {
+    let Some(value) = single_value(headers)? else {
+        return Ok(None);
+    };
+    let Some(range) = token_range(value.as_bytes())? else {
+        return Ok(None);
+    };
+    token_text(value, range).map(Some)
+}
+
+/// The only `Authorization` header, if any.
+pub(crate) fn single_value(headers: &HeaderMap) -> Result<Option<&HeaderValue>, HeaderError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -32,31 +45,63 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, HeaderError> {
     if values.next().is_some() {
         return Err(HeaderError::Duplicate);
     }
-    let value = value.to_str().map_err(|_| HeaderError::Malformed)?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+    Ok(Some(value))
+}
+
+/// Where the token sits in a header value (`None`: another scheme). The token is read in one
+/// pass over its bytes: a token can be kilobytes, and this runs on every request.
+pub(crate) fn token_range(value: &[u8]) -> Result<Option<Range<usize>>, HeaderError> {
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Not ours to read, but a header that is not visible ASCII is malformed whatever its scheme.
+        return if value
+            .iter()
+            .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
+            Ok(None)
+        } else {
+            Err(HeaderError::Malformed)
+        };
     }
-    let token = rest.trim_matches(' ');
-    if token.is_empty() || !is_b64token(token) {
+    let start = value.len() - rest.len() + rest.iter().take_while(|&&b| b == b' ').count();
+    let end = value.len() - value.iter().rev().take_while(|&&b| b == b' ').count();
+    if start >= end || !is_b64token(&value[start..end]) {
         return Err(HeaderError::Malformed);
     }
-    Ok(Some(token))
+    Ok(Some(start..end))
+}
+
+/// The token's text at `range` of `value`, a range [`token_range`] returned for it.
+pub(crate) fn token_text(value: &HeaderValue, range: Range<usize>) -> Result<&str, HeaderError> {
+    // A b64token is ASCII, so this never fails; it spares an `unsafe` conversion.
+    std::str::from_utf8(&value.as_bytes()[range]).map_err(|_| HeaderError::Malformed)
 }
 
 /// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+fn is_b64token(token: &[u8]) -> bool {
+    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &token[..token.len() - padding];
+    // `fold` with `&`, not `all`: no early exit, so the compiler checks many bytes per instruction.
+    !body.is_empty() && body.iter().fold(true, |ok, &b| ok & is_b64_char(b))
+}
+
+fn is_b64_char(b: u8) -> bool {
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn headers(values: &[&[u8]]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -77,6 +122,20 @@ mod tests {
             bearer_token(&headers(&[b"BEARER abc=="])),
             Ok(Some("abc=="))
         );
+    }
+
+    #[test]
+    fn each_byte_is_judged_as_rfc_6750_says() {
+        for b in 0..=u8::MAX {
+            let allowed = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(is_b64_char(b), allowed, "byte {b:#04x}");
+            // Inside a long token too, where the check runs many bytes at a time.
+            let mut token = vec![b'a'; 100];
+            token[61] = b;
+            assert_eq!(is_b64token(&token), allowed, "byte {b:#04x} at 61");
+        }
+        assert!(is_b64token(b"abc=="));
+        assert!(!is_b64token(b"ab=c"));
     }
 
     #[test]

@@ -128,8 +128,13 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let token = match bearer_token(request.headers()) {
-            Ok(Some(token)) => token.to_owned(),
+        // The header value is shared bytes: cloning it counts a reference, copying no token.
+        let header = header::single_value(request.headers()).and_then(|value| {
+            let Some(value) = value else { return Ok(None) };
+            Ok(header::token_range(value.as_bytes())?.map(|range| (value.clone(), range)))
+        });
+        let (value, range) = match header {
+            Ok(Some(found)) => found,
             Ok(None) => {
                 audit::token_rejected("no bearer token");
                 return Box::pin(std::future::ready(Ok(self.challenge.missing())));
@@ -150,10 +155,15 @@ where
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
             // `verify` is called inside the guarded future: it may panic before returning one.
-            let verified = AssertUnwindSafe(async { verifier.verify(&token).await })
-                .catch_unwind()
-                .await
-                .unwrap_or(Err(AuthError::Internal));
+            let verified = AssertUnwindSafe(async {
+                match header::token_text(&value, range) {
+                    Ok(token) => verifier.verify(token).await,
+                    Err(_) => Err(AuthError::Malformed),
+                }
+            })
+            .catch_unwind()
+            .await
+            .unwrap_or(Err(AuthError::Internal));
             match verified {
                 Ok(principal) => {
                     let Some(sessions) = sessions else {

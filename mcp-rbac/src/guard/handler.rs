@@ -36,7 +36,7 @@ pub async fn call_tool<S: Send + Sync + 'static>(
 ) -> Result<CallToolResponse, ErrorData> {
     require_principal(&context, ItemKind::Tool, &request.name)?;
     if let Some(route) = router.map.get(request.name.as_ref()) {
-        if marker::access_of_tool(&route.attr).is_none() {
+        if !marker::is_guarded(&route.attr.meta) {
             return Err(denial::unguarded(ItemKind::Tool, &request.name));
         }
     }
@@ -92,7 +92,7 @@ pub async fn get_prompt<S: Send + Sync + 'static>(
 ) -> Result<GetPromptResponse, ErrorData> {
     require_principal(&context, ItemKind::Prompt, &request.name)?;
     if let Some(route) = router.map.get(request.name.as_str()) {
-        if marker::access_of_prompt(&route.attr).is_none() {
+        if !marker::is_guarded(&route.attr.meta) {
             return Err(denial::unguarded(ItemKind::Prompt, &request.name));
         }
     }

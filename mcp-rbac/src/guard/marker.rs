@@ -30,6 +30,12 @@ fn peek(meta: &Option<MetaObject>) -> Option<Access> {
     meta.as_ref()?.0.get(KEY)?.as_str()?.parse().ok()
 }
 
+/// Whether a guard wrapped this route: the marker is there (the call path needs no more, and
+/// reading the rule back would parse it on every call).
+pub(crate) fn is_guarded(meta: &Option<MetaObject>) -> bool {
+    meta.as_ref().is_some_and(|meta| meta.0.contains_key(KEY))
+}
+
 /// The access rule of a tool definition from a guarded router (`None`: not guarded).
 pub fn access_of_tool(tool: &Tool) -> Option<Access> {
     peek(&tool.meta)
