@@ -11,6 +11,7 @@
 #
 #   bench/e2e_interleaved.sh                  # after one run of bench.sh (its keys and bench.lua)
 #   ROUNDS=15 ROUND_SECONDS=3 CONNS=16 BENCH_WORK=/tmp/mcp-peers-bench/work bench/e2e_interleaved.sh
+#   AUTH_ARGS= bench/e2e_interleaved.sh      # A/A check of the method: both servers plain
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${BENCH_WORK:-/tmp/mcp-peers-bench/work}
@@ -18,6 +19,7 @@ ROUNDS=${ROUNDS:-15}
 ROUND_SECONDS=${ROUND_SECONDS:-3}
 CONNS=${CONNS:-16}
 SERVER=${SERVER:-$ROOT/target/release/bench_server}
+AUTH_ARGS=${AUTH_ARGS---auth}
 PORT_AUTH=${PORT_AUTH:-18201}
 PORT_PLAIN=${PORT_PLAIN:-18202}
 BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_product","arguments":{"id":42}}}'
@@ -34,7 +36,8 @@ BENCH_TOKEN=$(cat "$WORK/keys/token.jwt")
 
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-taskset -c 0 "$SERVER" --port "$PORT_AUTH" --auth >/dev/null 2>&1 & PID_AUTH=$!
+# shellcheck disable=SC2086  # AUTH_ARGS is a word list, empty for the A/A check
+taskset -c 0 "$SERVER" --port "$PORT_AUTH" $AUTH_ARGS >/dev/null 2>&1 & PID_AUTH=$!
 taskset -c 0 "$SERVER" --port "$PORT_PLAIN" >/dev/null 2>&1 & PID_PLAIN=$!
 PIDS+=("$PID_AUTH" "$PID_PLAIN")
 
