@@ -230,7 +230,7 @@ fn cache(c: &mut Criterion) {
 /// them). Added to the raw check, it bounds from below what reading a token can cost.
 fn decode_floor(token: &str) -> bool {
     let mut parts = token.split('.');
-    let mut json_ok = |part: Option<&str>| {
+    let json_ok = |part: Option<&str>| {
         let bytes = URL_SAFE_NO_PAD.decode(part.unwrap_or_default());
         bytes.is_ok_and(|b| serde_json::from_slice::<serde::de::IgnoredAny>(&b).is_ok())
     };

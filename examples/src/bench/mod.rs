@@ -5,7 +5,7 @@
 mod config;
 mod servers;
 
-pub use config::{BenchConfig, ConfigError};
+pub use config::{AuthConfig, BenchConfig, ConfigError};
 pub use servers::{Authorized, Plain};
 
 use std::net::SocketAddr;

@@ -1,5 +1,8 @@
 //! What the `ServerHandler` methods of `#[mcp_rbac::tool_handler]` / `prompt_handler` do.
 
+use std::future::Future;
+
+use futures::future::Either;
 use rmcp::handler::server::prompt::PromptContext;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -28,21 +31,28 @@ pub(crate) fn require_principal(
 
 /// `tools/call`: refuses without a principal and refuses routes no guard wrapped, then lets the
 /// router dispatch (the route's own guard checks the requirement).
-pub async fn call_tool<S: Send + Sync + 'static>(
-    router: &ToolRouter<S>,
-    service: &S,
+///
+/// Not an `async fn`: the checks run before the future is made, and the future is the router's
+/// own. rmcp spawns the handler's future for every request and copies it as it goes; an extra
+/// `async` level here would hold the request and its context twice in that future.
+pub fn call_tool<'a, S: Send + Sync + 'static>(
+    router: &'a ToolRouter<S>,
+    service: &'a S,
     request: CallToolRequestParams,
     context: RequestContext<RoleServer>,
-) -> Result<CallToolResponse, ErrorData> {
-    require_principal(&context, ItemKind::Tool, &request.name)?;
-    if let Some(route) = router.map.get(request.name.as_ref()) {
-        if !marker::is_guarded(&route.attr.meta) {
-            return Err(denial::unguarded(ItemKind::Tool, &request.name));
+) -> impl Future<Output = Result<CallToolResponse, ErrorData>> + Send + 'a {
+    let admitted = require_principal(&context, ItemKind::Tool, &request.name).and_then(|_| {
+        match router.map.get(request.name.as_ref()) {
+            Some(route) if !marker::is_guarded(&route.attr.meta) => {
+                Err(denial::unguarded(ItemKind::Tool, &request.name))
+            }
+            _ => Ok(()),
         }
+    });
+    match admitted {
+        Ok(()) => Either::Left(router.call(ToolCallContext::new(service, request, context))),
+        Err(refused) => Either::Right(std::future::ready(Err(refused))),
     }
-    router
-        .call(ToolCallContext::new(service, request, context))
-        .await
 }
 
 /// `tools/list`: the tools this caller may call (or all of them, under [`Listing::show`]),
@@ -84,20 +94,28 @@ pub fn get_tool<S: Send + Sync + 'static>(router: &ToolRouter<S>, name: &str) ->
 }
 
 /// `prompts/get`, like [`call_tool`].
-pub async fn get_prompt<S: Send + Sync + 'static>(
-    router: &PromptRouter<S>,
-    service: &S,
+pub fn get_prompt<'a, S: Send + Sync + 'static>(
+    router: &'a PromptRouter<S>,
+    service: &'a S,
     request: GetPromptRequestParams,
     context: RequestContext<RoleServer>,
-) -> Result<GetPromptResponse, ErrorData> {
-    require_principal(&context, ItemKind::Prompt, &request.name)?;
-    if let Some(route) = router.map.get(request.name.as_str()) {
-        if !marker::is_guarded(&route.attr.meta) {
-            return Err(denial::unguarded(ItemKind::Prompt, &request.name));
+) -> impl Future<Output = Result<GetPromptResponse, ErrorData>> + Send + 'a {
+    let admitted = require_principal(&context, ItemKind::Prompt, &request.name).and_then(|_| {
+        match router.map.get(request.name.as_str()) {
+            Some(route) if !marker::is_guarded(&route.attr.meta) => {
+                Err(denial::unguarded(ItemKind::Prompt, &request.name))
+            }
+            _ => Ok(()),
         }
+    });
+    match admitted {
+        Ok(()) => {
+            let prompt_context =
+                PromptContext::new(service, request.name, request.arguments, context);
+            Either::Left(router.get_prompt(prompt_context))
+        }
+        Err(refused) => Either::Right(std::future::ready(Err(refused))),
     }
-    let prompt_context = PromptContext::new(service, request.name, request.arguments, context);
-    router.get_prompt(prompt_context).await
 }
 
 /// `prompts/list`, like [`list_tools`].

@@ -1,0 +1,151 @@
+//! The bench server's two apps (`bench_server --auth` and plain rmcp) driven in process: one
+//! `tools/call delete_product` through the whole axum + rmcp stack, answer body read, no socket.
+//! Without the network and the load generator, what is left between the two is the
+//! authorization work, measured without the run-to-run swings of `bench.sh` on a shared VM.
+//!
+//! `cargo bench -p mcp-rbac-examples --bench bench_app`
+
+use std::hint::black_box;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::Router;
+use criterion::{criterion_group, Criterion};
+use http::Request;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use mcp_rbac_examples::bench::{app, AuthConfig, BenchConfig};
+use tower::ServiceExt;
+
+const ISSUER: &str = "https://issuer.bench.local/";
+const AUDIENCE: &str = "mcp-peers-bench";
+const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_product","arguments":{"id":42}}}"#;
+
+fn key(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../mcp-rbac/testdata/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The harness's token: RS256, `permissions: ["Admin.Write"]`, valid for an hour.
+fn token() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let claims = serde_json::json!({
+        "sub": "bench-user", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600,
+        "permissions": ["Admin.Write"],
+    });
+    let signing = EncodingKey::from_rsa_pem(&key("rsa2048.pem")).expect("rsa key");
+    jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &signing).expect("sign")
+}
+
+fn request(token: &str) -> Request<Body> {
+    Request::post("/mcp")
+        .header("host", "127.0.0.1:8000")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(BODY))
+        .expect("request")
+}
+
+/// One call through `app`; the answer's text.
+async fn call(app: &Router, token: &str) -> String {
+    let response = app
+        .clone()
+        .oneshot(request(token))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let text = String::from_utf8_lossy(&body).into_owned();
+    assert_eq!(status, 200, "{text}");
+    text
+}
+
+/// Both apps, checked to answer, a token, and a runtime to drive them.
+fn setup() -> (Router, Router, String, tokio::runtime::Runtime) {
+    mcp_rbac::verify::install_crypto_provider();
+    let auth = BenchConfig {
+        port: 8000,
+        auth: Some(AuthConfig {
+            public_key_pem: key("rsa2048.pub.pem"),
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+        }),
+    };
+    let plain = BenchConfig {
+        port: 8000,
+        auth: None,
+    };
+    let (auth, plain) = (
+        app(&auth).expect("auth app"),
+        app(&plain).expect("plain app"),
+    );
+    let token = token();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for app in [&auth, &plain] {
+        let text = runtime.block_on(call(app, &token));
+        assert!(
+            text.contains("product 42 deleted") && !text.contains("isError\":true"),
+            "{text}"
+        );
+    }
+    (auth, plain, token, runtime)
+}
+
+fn apps(c: &mut Criterion) {
+    let (auth, plain, token, runtime) = setup();
+    let mut group = c.benchmark_group("bench_app");
+    group.bench_function("plain_rmcp", |b| {
+        b.iter(|| runtime.block_on(call(&plain, black_box(&token))))
+    });
+    group.bench_function("mcp_rbac_auth", |b| {
+        b.iter(|| runtime.block_on(call(&auth, black_box(&token))))
+    });
+    group.finish();
+}
+
+/// Alternating rounds of both apps; the median of the per-round ratios is robust against this
+/// VM changing speed between rounds (criterion's two figures are taken a minute apart).
+fn interleaved_ratio() {
+    let (auth, plain, token, runtime) = setup();
+    let time = |app: &Router| {
+        let start = std::time::Instant::now();
+        for _ in 0..500 {
+            runtime.block_on(call(app, black_box(&token)));
+        }
+        start.elapsed().as_nanos() as f64 / 500.0
+    };
+    let mut rounds: Vec<(f64, f64)> = (0..41).map(|_| (time(&plain), time(&auth))).collect();
+    rounds.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
+    let (plain_ns, auth_ns) = rounds[rounds.len() / 2];
+    println!(
+        "\ninterleaved (median of 41 alternating rounds of 500 calls): plain rmcp {:.1} µs, \
+         mcp-rbac auth {:.1} µs, plain ÷ auth (throughput ratio) {:.3}",
+        plain_ns / 1000.0,
+        auth_ns / 1000.0,
+        plain_ns / auth_ns
+    );
+}
+
+criterion_group!(benches, apps);
+
+fn main() {
+    benches();
+    // Only under `cargo bench` (which passes `--bench`), not when listing benchmarks.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--list") {
+        interleaved_ratio();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
