@@ -29,6 +29,21 @@ pub(crate) fn require_principal(
     })
 }
 
+/// A call may go to the router: there is a principal, and the route (`route_meta`, when the
+/// name is routed) was wrapped by a guard. An unknown name is the router's to refuse.
+fn admit(
+    context: &RequestContext<RoleServer>,
+    kind: ItemKind,
+    name: &str,
+    route_meta: Option<&Option<MetaObject>>,
+) -> Result<(), ErrorData> {
+    require_principal(context, kind, name)?;
+    match route_meta {
+        Some(meta) if !marker::is_guarded(meta) => Err(denial::unguarded(kind, name)),
+        _ => Ok(()),
+    }
+}
+
 /// `tools/call`: refuses without a principal and refuses routes no guard wrapped, then lets the
 /// router dispatch (the route's own guard checks the requirement).
 ///
@@ -41,14 +56,13 @@ pub fn call_tool<'a, S: Send + Sync + 'static>(
     request: CallToolRequestParams,
     context: RequestContext<RoleServer>,
 ) -> impl Future<Output = Result<CallToolResponse, ErrorData>> + Send + 'a {
-    let admitted = require_principal(&context, ItemKind::Tool, &request.name).and_then(|_| {
-        match router.map.get(request.name.as_ref()) {
-            Some(route) if !marker::is_guarded(&route.attr.meta) => {
-                Err(denial::unguarded(ItemKind::Tool, &request.name))
-            }
-            _ => Ok(()),
-        }
-    });
+    let route = router.map.get(request.name.as_ref());
+    let admitted = admit(
+        &context,
+        ItemKind::Tool,
+        &request.name,
+        route.map(|r| &r.attr.meta),
+    );
     match admitted {
         Ok(()) => Either::Left(router.call(ToolCallContext::new(service, request, context))),
         Err(refused) => Either::Right(std::future::ready(Err(refused))),
@@ -100,14 +114,13 @@ pub fn get_prompt<'a, S: Send + Sync + 'static>(
     request: GetPromptRequestParams,
     context: RequestContext<RoleServer>,
 ) -> impl Future<Output = Result<GetPromptResponse, ErrorData>> + Send + 'a {
-    let admitted = require_principal(&context, ItemKind::Prompt, &request.name).and_then(|_| {
-        match router.map.get(request.name.as_str()) {
-            Some(route) if !marker::is_guarded(&route.attr.meta) => {
-                Err(denial::unguarded(ItemKind::Prompt, &request.name))
-            }
-            _ => Ok(()),
-        }
-    });
+    let route = router.map.get(request.name.as_str());
+    let admitted = admit(
+        &context,
+        ItemKind::Prompt,
+        &request.name,
+        route.map(|r| &r.attr.meta),
+    );
     match admitted {
         Ok(()) => {
             let prompt_context =
