@@ -32,13 +32,19 @@ pub fn prompt_router(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Implements `call_tool`, `list_tools` (filtered per caller) and `get_tool` of
 /// `rmcp::ServerHandler` from a guarded tool router, plus `get_info` when absent.
+///
+/// Without `router = …` the router is `Self::tool_router()`, built once for the type on first
+/// use and shared after it (rmcp's `tool_handler` rebuilds it for every request, about a fifth
+/// of a stateless call). A router that must change at run time is named with `router = expr`,
+/// which is evaluated on every request, as rmcp does.
 #[proc_macro_attribute]
 pub fn tool_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(expand::handler(Kind::Tool, attr.into(), item.into()))
 }
 
 /// Implements `get_prompt` and `list_prompts` (filtered per caller) of `rmcp::ServerHandler`
-/// from a guarded prompt router, plus `get_info` when absent.
+/// from a guarded prompt router, plus `get_info` when absent. Without `router = …`,
+/// `Self::prompt_router()` is built once for the type, as in [`macro@tool_handler`].
 #[proc_macro_attribute]
 pub fn prompt_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(expand::handler(Kind::Prompt, attr.into(), item.into()))

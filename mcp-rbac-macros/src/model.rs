@@ -107,7 +107,9 @@ pub struct PermissionSet {
 
 /// Arguments of `#[mcp_rbac::tool_handler(..)]` / `prompt_handler(..)`, the same as rmcp's.
 pub struct HandlerArgs {
-    pub router: Expr,
+    /// `router = expr`, evaluated on every request; `None`: `Self::tool_router()` (or
+    /// `prompt_router()`), built once per type.
+    pub router: Option<Expr>,
     pub meta: Option<Expr>,
     /// `listing = expr`: a `mcp_rbac::guard::Listing`, evaluated on each list request.
     pub listing: Option<Expr>,

@@ -55,6 +55,7 @@ pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, R
 /// Items the generated code uses. Not public API: names and signatures may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::guard::built_once::built_once;
     pub use crate::guard::{
         call_tool, get_prompt, get_tool, guard_prompt, guard_tool, list_prompts, list_tools,
         Listing,

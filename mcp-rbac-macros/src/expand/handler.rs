@@ -2,7 +2,7 @@
 //! Each generated method is one call into the runtime, so the logic is reviewed once, there.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{format_ident, quote, ToTokens};
 use syn::{parse_quote, ImplItem, ItemImpl};
 
 use crate::model::{last_segment_is, HandlerArgs, Kind};
@@ -90,8 +90,20 @@ fn listing(args: &HandlerArgs) -> TokenStream {
     }
 }
 
+/// The router as a reference: the user's `router = expr` evaluated on each request, as rmcp
+/// does, or else the default router function's router, built once for the type.
+fn router_ref(kind: Kind, args: &HandlerArgs) -> TokenStream {
+    match &args.router {
+        Some(router) => quote!(&#router),
+        None => {
+            let build = format_ident!("{}", kind.router());
+            quote!(::mcp_rbac::__private::built_once(Self::#build))
+        }
+    }
+}
+
 fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
-    let router = &args.router;
+    let router = router_ref(Kind::Tool, args);
     let meta = option(&args.meta);
     let listing = listing(args);
     vec![
@@ -103,7 +115,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     request: ::rmcp::model::CallToolRequestParams,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::CallToolResponse, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::call_tool(&#router, self, request, context).await
+                    ::mcp_rbac::__private::call_tool(#router, self, request, context).await
                 }
             },
         ),
@@ -115,7 +127,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     _request: ::std::option::Option<::rmcp::model::PaginatedRequestParams>,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::ListToolsResult, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::list_tools(&#router, &context, #meta, #listing)
+                    ::mcp_rbac::__private::list_tools(#router, &context, #meta, #listing)
                 }
             },
         ),
@@ -123,7 +135,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
             "get_tool",
             parse_quote! {
                 fn get_tool(&self, name: &str) -> ::std::option::Option<::rmcp::model::Tool> {
-                    ::mcp_rbac::__private::get_tool(&#router, name)
+                    ::mcp_rbac::__private::get_tool(#router, name)
                 }
             },
         ),
@@ -131,7 +143,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
 }
 
 fn prompt_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
-    let router = &args.router;
+    let router = router_ref(Kind::Prompt, args);
     let meta = option(&args.meta);
     let listing = listing(args);
     vec![
@@ -143,7 +155,7 @@ fn prompt_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     request: ::rmcp::model::GetPromptRequestParams,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::GetPromptResponse, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::get_prompt(&#router, self, request, context).await
+                    ::mcp_rbac::__private::get_prompt(#router, self, request, context).await
                 }
             },
         ),
@@ -155,7 +167,7 @@ fn prompt_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     _request: ::std::option::Option<::rmcp::model::PaginatedRequestParams>,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::ListPromptsResult, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::list_prompts(&#router, &context, #meta, #listing)
+                    ::mcp_rbac::__private::list_prompts(#router, &context, #meta, #listing)
                 }
             },
         ),

@@ -150,12 +150,8 @@ fn permission_set(value: &Expr) -> syn::Result<syn::Path> {
 ///
 /// As with [`router_args`], a wrong argument is reported and skipped.
 pub fn handler_args(kind: Kind, attr: TokenStream) -> (HandlerArgs, Option<syn::Error>) {
-    let default_router: Expr = match kind {
-        Kind::Tool => syn::parse_quote!(Self::tool_router()),
-        Kind::Prompt => syn::parse_quote!(Self::prompt_router()),
-    };
     let mut args = HandlerArgs {
-        router: default_router,
+        router: None,
         meta: None,
         listing: None,
         name: None,
@@ -210,7 +206,7 @@ fn handler_arg(
     };
     let value = Some(nv.value.clone());
     match key.as_str() {
-        "router" => args.router = nv.value.clone(),
+        "router" => args.router = value,
         "meta" => args.meta = value,
         "listing" => args.listing = value,
         "name" if kind == Kind::Tool => args.name = value,

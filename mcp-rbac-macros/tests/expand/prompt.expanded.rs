@@ -28,7 +28,12 @@ impl ServerHandler for Server {
         request: ::rmcp::model::CallToolRequestParams,
         context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
     ) -> ::std::result::Result<::rmcp::model::CallToolResponse, ::rmcp::ErrorData> {
-        ::mcp_rbac::__private::call_tool(&Self::tool_router(), self, request, context)
+        ::mcp_rbac::__private::call_tool(
+                ::mcp_rbac::__private::built_once(Self::tool_router),
+                self,
+                request,
+                context,
+            )
             .await
     }
     async fn list_tools(
@@ -37,14 +42,17 @@ impl ServerHandler for Server {
         context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
     ) -> ::std::result::Result<::rmcp::model::ListToolsResult, ::rmcp::ErrorData> {
         ::mcp_rbac::__private::list_tools(
-            &Self::tool_router(),
+            ::mcp_rbac::__private::built_once(Self::tool_router),
             &context,
             ::std::option::Option::None,
             ::mcp_rbac::__private::Listing::default(),
         )
     }
     fn get_tool(&self, name: &str) -> ::std::option::Option<::rmcp::model::Tool> {
-        ::mcp_rbac::__private::get_tool(&Self::tool_router(), name)
+        ::mcp_rbac::__private::get_tool(
+            ::mcp_rbac::__private::built_once(Self::tool_router),
+            name,
+        )
     }
     fn get_info(&self) -> ::rmcp::model::ServerConfig {
         ::rmcp::model::ServerConfig::new(
@@ -63,7 +71,12 @@ impl ServerHandler for Server {
         request: ::rmcp::model::GetPromptRequestParams,
         context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
     ) -> ::std::result::Result<::rmcp::model::GetPromptResponse, ::rmcp::ErrorData> {
-        ::mcp_rbac::__private::get_prompt(&Self::prompt_router(), self, request, context)
+        ::mcp_rbac::__private::get_prompt(
+                ::mcp_rbac::__private::built_once(Self::prompt_router),
+                self,
+                request,
+                context,
+            )
             .await
     }
     async fn list_prompts(
@@ -72,7 +85,7 @@ impl ServerHandler for Server {
         context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
     ) -> ::std::result::Result<::rmcp::model::ListPromptsResult, ::rmcp::ErrorData> {
         ::mcp_rbac::__private::list_prompts(
-            &Self::prompt_router(),
+            ::mcp_rbac::__private::built_once(Self::prompt_router),
             &context,
             ::std::option::Option::None,
             ::mcp_rbac::__private::Listing::default(),

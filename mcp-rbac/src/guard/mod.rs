@@ -3,6 +3,7 @@
 //! ([`Listing`] says whether lists hide or show what the caller may not call). Resources, which
 //! rmcp routes by hand, go through a [`ResourceGuard`].
 
+pub(crate) mod built_once;
 pub mod denial;
 mod handler;
 mod listing;
