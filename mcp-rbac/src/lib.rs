@@ -37,13 +37,19 @@ pub mod metadata;
 mod policy;
 mod principal;
 mod requirement;
+pub mod server;
 pub mod stdio;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod typed;
 pub mod verify;
 
+pub use bearer::BearerAuthLayer;
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
+pub use guard::Listing;
+pub use metadata::ProtectedResource;
+pub use server::{Issuer, ServerBuilder, ServerError};
+pub use verify::{AuthError, JwtVerifier, TokenVerifier};
 pub use manifest::{AccessMatrix, ItemKind, Manifest, MatrixError};
 pub use mcp_rbac_macros::{
     permissions, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router,

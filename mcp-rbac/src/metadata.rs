@@ -91,8 +91,7 @@ impl ProtectedResource {
 
     /// Adds every permission the resources of `guard` require.
     pub fn scopes_from_resources(self, guard: &ResourceGuard) -> Self {
-        let names = permission_names(guard.rules().into_iter().map(|(_, access)| access.clone()));
-        self.scopes(names)
+        self.scopes(resource_scopes(guard))
     }
 
     /// The scopes listed so far.
@@ -155,6 +154,11 @@ pub fn manifest_scopes(manifest: &Manifest) -> Vec<String> {
         .filter(|rule| rule.as_str() != "unguarded")
         .filter_map(|rule| rule.parse::<Access>().ok());
     permission_names(rules)
+}
+
+/// Every permission the resources of `guard` require, as [`manifest_scopes`] does for tools.
+pub(crate) fn resource_scopes(guard: &ResourceGuard) -> Vec<String> {
+    permission_names(guard.rules().into_iter().map(|(_, access)| access.clone()))
 }
 
 fn permission_names(rules: impl Iterator<Item = Access>) -> Vec<String> {

@@ -82,11 +82,12 @@ fn option(expr: &Option<syn::Expr>) -> TokenStream {
     }
 }
 
-/// The list policy: the user's `listing = expr`, or the default (hide what the caller may not call).
+/// The list policy: the user's `listing = expr`, or the one the server set for the request
+/// (hide what the caller may not call, unless the server builder says otherwise).
 fn listing(args: &HandlerArgs) -> TokenStream {
     match &args.listing {
         Some(e) => quote!(#e),
-        None => quote!(::mcp_rbac::__private::Listing::default()),
+        None => quote!(::mcp_rbac::__private::Listing::of_request(&context)),
     }
 }
 

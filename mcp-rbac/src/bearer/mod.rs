@@ -68,10 +68,11 @@ pub struct BearerAuthLayer {
 }
 
 impl BearerAuthLayer {
-    /// A layer verifying with `verifier`, whose challenges point at `resource`'s metadata.
-    pub fn new(verifier: Arc<dyn TokenVerifier>, resource: &ProtectedResource) -> Self {
+    /// A layer verifying with `verifier` (any [`TokenVerifier`], or one already shared in an
+    /// `Arc`), whose challenges point at `resource`'s metadata.
+    pub fn new(verifier: impl TokenVerifier, resource: &ProtectedResource) -> Self {
         BearerAuthLayer {
-            verifier,
+            verifier: Arc::new(verifier),
             challenge: Challenge::new(&resource.metadata_url()),
             sessions: Some(Arc::new(SessionOwners::new(DEFAULT_MAX_SESSIONS))),
         }

@@ -1,6 +1,8 @@
 //! How `tools/list`, `prompts/list` and `resources/list` present items the caller may not use.
 
 use rmcp::model::MetaObject;
+use rmcp::service::RequestContext;
+use rmcp::RoleServer;
 
 use super::allows;
 use crate::principal::Principal;
@@ -91,6 +93,23 @@ impl Listing {
     /// Whether requirements go into `_meta`.
     pub const fn requirement_meta(self) -> bool {
         self.requirement_meta
+    }
+
+    /// The list policy a server set for this request ([`ServerBuilder::list_mode`](crate::ServerBuilder::list_mode)
+    /// puts it in the HTTP request's extensions), else [`Listing::hide`]. What the handlers
+    /// use when `#[mcp_rbac::tool_handler]` has no `listing = …`.
+    pub fn of_request(context: &RequestContext<RoleServer>) -> Listing {
+        context
+            .extensions
+            .get::<Listing>()
+            .or_else(|| {
+                context
+                    .extensions
+                    .get::<http::request::Parts>()
+                    .and_then(|parts| parts.extensions.get::<Listing>())
+            })
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Whether a list's content depends on who asks (so it must not be cached for others).

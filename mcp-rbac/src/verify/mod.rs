@@ -52,6 +52,13 @@ pub trait TokenVerifier: Send + Sync + 'static {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>>;
 }
 
+/// A shared verifier verifies as the verifier it shares (so `Arc<dyn TokenVerifier>` is one).
+impl<T: TokenVerifier + ?Sized> TokenVerifier for std::sync::Arc<T> {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        (**self).verify(token)
+    }
+}
+
 /// Why a token is refused. Every variant answers HTTP 401 `invalid_token`; the text is safe to
 /// show the client (it names claims and reasons, never token contents).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

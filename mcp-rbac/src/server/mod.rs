@@ -1,0 +1,857 @@
+//! One way to assemble a protected MCP server: give the resource URL once, an issuer and the
+//! roles; get an [`axum::Router`] or a running server.
+//!
+//! The resource URL (`https://mcp.example.com/mcp`) is the one thing the pieces must agree on, so
+//! the builder derives every one of them from it: the audience tokens must carry (MCP
+//! authorization specification, "Token Audience Binding and Validation"), the RFC 9728 metadata
+//! document at both well-known locations, rmcp's allowed `Host` values, and the path the MCP
+//! endpoint is served at.
+//!
+//! ```no_run
+//! use mcp_rbac::{Issuer, Role, RolePolicy, ServerBuilder};
+//! # #[derive(Clone)] struct Notes;
+//! # #[mcp_rbac::tool_router] impl Notes {
+//! #     #[tool(requires = "Notes.Read")] async fn read(&self) -> String { String::new() }
+//! # }
+//! # #[mcp_rbac::tool_handler] impl rmcp::ServerHandler for Notes {}
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let roles = RolePolicy::new([Role::new("reader").grants(["Notes.Read"])])?;
+//! ServerBuilder::new("https://mcp.example.com/mcp")
+//!     .bind("0.0.0.0:8000".parse()?)
+//!     .issuer(Issuer::discover("https://login.example.com"))
+//!     .role_policy(roles)
+//!     .with_env()?                  // MCP_RBAC_* variables override what the code says
+//!     .serve(|| Notes)              // until Ctrl-C or SIGTERM
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every setting also comes from the environment ([`ServerBuilder::with_env`]), so a container
+//! needs no code change; the README's "Configuration from the environment" lists the variables.
+
+mod env;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::ServerHandler;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_layer::Layer;
+
+pub use env::{ENV_VARIABLES, PRESETS};
+
+use crate::bearer::{BearerAuthLayer, StepUpLayer};
+use crate::guard::{Listing, ResourceGuard};
+use crate::metadata::ProtectedResource;
+use crate::verify::TokenVerifier;
+use crate::{ClaimsMapping, Manifest, RolePolicy};
+
+/// How long a graceful shutdown waits for requests in flight before it gives up on them.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where tokens come from.
+#[derive(Clone)]
+pub struct Issuer(IssuerKind);
+
+#[derive(Clone)]
+enum IssuerKind {
+    #[cfg(feature = "testkit")]
+    Development,
+    #[cfg(feature = "jwks")]
+    Discover { issuer: String },
+    #[cfg(feature = "jwks")]
+    Jwks { issuer: String, jwks_url: String },
+    Verifier {
+        verifier: Arc<dyn TokenVerifier>,
+        authorization_server: Option<String>,
+    },
+}
+
+impl Issuer {
+    /// An embedded development issuer: an ES256 key generated at start (memory only), its JWKS
+    /// and OIDC discovery document served by this server, and a one-hour token for every role of
+    /// the role policy, printed at start. For development only: the key dies with the process.
+    #[cfg(feature = "testkit")]
+    pub fn development() -> Self {
+        Issuer(IssuerKind::Development)
+    }
+
+    /// JWTs of `issuer`, whose keys are found through OIDC discovery or RFC 8414 metadata and
+    /// follow its rotations.
+    #[cfg(feature = "jwks")]
+    pub fn discover(issuer: impl Into<String>) -> Self {
+        Issuer(IssuerKind::Discover {
+            issuer: issuer.into(),
+        })
+    }
+
+    /// JWTs of `issuer`, with keys from the JWKS at `jwks_url`.
+    #[cfg(feature = "jwks")]
+    pub fn jwks(issuer: impl Into<String>, jwks_url: impl Into<String>) -> Self {
+        Issuer(IssuerKind::Jwks {
+            issuer: issuer.into(),
+            jwks_url: jwks_url.into(),
+        })
+    }
+
+    /// Any [`TokenVerifier`] (introspection, API keys, several issuers, your own).
+    /// `authorization_server` is what the metadata document names as the issuer clients get
+    /// tokens from (none for API keys).
+    pub fn verifier(
+        verifier: impl TokenVerifier,
+        authorization_server: Option<impl Into<String>>,
+    ) -> Self {
+        Issuer(IssuerKind::Verifier {
+            verifier: Arc::new(verifier),
+            authorization_server: authorization_server.map(Into::into),
+        })
+    }
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            #[cfg(feature = "testkit")]
+            IssuerKind::Development => f.write_str("Issuer::development()"),
+            #[cfg(feature = "jwks")]
+            IssuerKind::Discover { issuer } => write!(f, "Issuer::discover({issuer:?})"),
+            #[cfg(feature = "jwks")]
+            IssuerKind::Jwks { issuer, jwks_url } => {
+                write!(f, "Issuer::jwks({issuer:?}, {jwks_url:?})")
+            }
+            IssuerKind::Verifier { .. } => f.write_str("Issuer::verifier(..)"),
+        }
+    }
+}
+
+/// Why a server could not be assembled or started. Each message names the setting (and the
+/// environment variable, where one was read) at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A setting's value is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The role policy file could not be read or is invalid.
+    #[error("role policy {path}: {source}")]
+    RolePolicy {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: crate::PolicyError,
+    },
+    /// The issuer's keys could not be fetched (discovery or JWKS).
+    #[cfg(feature = "jwks")]
+    #[error("fetching the keys of issuer {issuer}: {source}")]
+    Keys {
+        /// The issuer.
+        issuer: String,
+        /// Why.
+        source: crate::verify::remote::FetchError,
+    },
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+enum PolicySource {
+    Inline(RolePolicy),
+    File(PathBuf),
+}
+
+/// Assembles a protected MCP server over rmcp's streamable HTTP transport. See the [module
+/// documentation](self).
+pub struct ServerBuilder {
+    name: String,
+    resource_url: String,
+    bind: Option<SocketAddr>,
+    issuer: Option<Issuer>,
+    audience: Option<String>,
+    claims: ClaimsMapping,
+    role_policy: Option<PolicySource>,
+    listing: Option<Listing>,
+    manifest: Option<Manifest>,
+    resource_scopes: Vec<String>,
+    step_up: bool,
+    stateless: bool,
+    allowed_hosts: Vec<String>,
+    shutdown_timeout: Duration,
+}
+
+impl ServerBuilder {
+    /// A server whose MCP endpoint is `resource_url` (e.g. `https://mcp.example.com/mcp`): the
+    /// URL clients use, the audience tokens must carry, the metadata's `resource`. A port of `0`
+    /// (`http://127.0.0.1:0/mcp`) binds a free port and puts it into the URL.
+    pub fn new(resource_url: impl Into<String>) -> Self {
+        ServerBuilder {
+            name: "MCP server".to_owned(),
+            resource_url: resource_url.into(),
+            bind: None,
+            issuer: None,
+            audience: None,
+            claims: ClaimsMapping::default(),
+            role_policy: None,
+            listing: None,
+            manifest: None,
+            resource_scopes: Vec::new(),
+            step_up: false,
+            stateless: false,
+            allowed_hosts: Vec::new(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// What the start-up banner calls this server (`<name> listening on <url>`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The resource URL set by [`new`](Self::new).
+    pub fn resource_url(&self) -> &str {
+        &self.resource_url
+    }
+
+    /// Where to listen. Default: the resource URL's host (an IP address or `localhost`) and port;
+    /// a URL naming another host (a server behind a proxy) needs this.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    /// Where tokens come from. Required.
+    pub fn issuer(mut self, issuer: Issuer) -> Self {
+        self.issuer = Some(issuer);
+        self
+    }
+
+    /// Shorthand for [`Issuer::verifier`] without an authorization server.
+    pub fn verifier(self, verifier: impl TokenVerifier) -> Self {
+        self.issuer(Issuer::verifier(verifier, None::<String>))
+    }
+
+    /// The audience JWTs must carry, when it is not the resource URL (an IdP that cannot issue
+    /// RFC 8707 resource-bound tokens names its own audience).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Where permissions, scopes and roles are read from in the token (default:
+    /// [`ClaimsMapping::default`]: `permissions`, `scope`/`scp`, `roles`).
+    pub fn claims(mut self, mapping: ClaimsMapping) -> Self {
+        self.claims = mapping;
+        self
+    }
+
+    /// What each role grants.
+    pub fn role_policy(mut self, policy: RolePolicy) -> Self {
+        self.role_policy = Some(PolicySource::Inline(policy));
+        self
+    }
+
+    /// What each role grants, from a TOML file read when the server is assembled.
+    #[cfg(feature = "toml")]
+    pub fn role_policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.role_policy = Some(PolicySource::File(path.into()));
+        self
+    }
+
+    /// How lists treat items the caller may not use, for handlers without their own
+    /// `listing = …` (default: hidden).
+    pub fn list_mode(mut self, listing: Listing) -> Self {
+        self.listing = Some(listing);
+        self
+    }
+
+    /// The server's permission manifest (`Type::tool_router_manifest()`, merged with the prompt
+    /// router's): the metadata's `scopes_supported` lists every permission it requires, and
+    /// [`step_up`](Self::step_up) reads the tools' requirements from it.
+    pub fn manifest(mut self, manifest: Manifest) -> Self {
+        self.manifest = Some(manifest);
+        self
+    }
+
+    /// Guarded resources: their permissions join `scopes_supported`.
+    pub fn resources(mut self, guard: &ResourceGuard) -> Self {
+        self.resource_scopes
+            .extend(crate::metadata::resource_scopes(guard));
+        self
+    }
+
+    /// Answer a refused `tools/call` that more OAuth scopes would allow with the MCP
+    /// specification's HTTP 403 `insufficient_scope` challenge (needs [`manifest`](Self::manifest)).
+    pub fn step_up(mut self, on: bool) -> Self {
+        self.step_up = on;
+        self
+    }
+
+    /// Answer each POST on its own, without sessions, with a JSON body (rmcp's stateless mode).
+    pub fn stateless(mut self, on: bool) -> Self {
+        self.stateless = on;
+        self
+    }
+
+    /// Another `Host` value rmcp accepts (the resource URL's host and loopback are accepted).
+    pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// How long a graceful shutdown waits for requests in flight ([`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The settings of the process environment's `MCP_RBAC_*` variables, over what the code set
+    /// (see [`ENV_VARIABLES`]). A variable that is set but unusable is an error naming it.
+    pub fn with_env(self) -> Result<Self, ServerError> {
+        self.with_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`with_env`](Self::with_env) with the variables read through `lookup`.
+    pub fn with_vars(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ServerError> {
+        env::apply(self, &|name: &str| lookup(name).filter(|v| !v.trim().is_empty()))
+    }
+
+    /// The assembled app, without listening: the MCP endpoint behind the bearer layer, the
+    /// metadata documents and, with the development issuer, its JWKS. Merge routes of your own
+    /// into it and serve it with axum.
+    pub async fn router<S, F>(self, factory: F) -> Result<Assembled, ServerError>
+    where
+        S: ServerHandler + Send + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        let url = self.resource_url.clone();
+        self.assemble(url, factory, CancellationToken::new()).await
+    }
+
+    /// Binds, assembles and serves in the background until [`RunningServer::shutdown`].
+    pub async fn start<S, F>(self, factory: F) -> Result<RunningServer, ServerError>
+    where
+        S: ServerHandler + Send + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        let uri = parse_url(&self.resource_url)?;
+        let addr = match self.bind {
+            Some(addr) => addr,
+            None => default_bind(&uri)?,
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        // Port 0 in the URL: the port the system chose.
+        let url = if uri.port_u16() == Some(0) {
+            let host = uri.host().unwrap_or("127.0.0.1");
+            let scheme = uri.scheme_str().unwrap_or("http");
+            format!("{scheme}://{host}:{}{}", addr.port(), uri.path())
+        } else {
+            self.resource_url.clone()
+        };
+        let name = self.name.clone();
+        let timeout = self.shutdown_timeout;
+        let stop = CancellationToken::new();
+        let assembled = self.assemble(url, factory, stop.clone()).await?;
+        let app = assembled.router.clone();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(target: "mcp_rbac::server", "server stopped: {e}");
+                }
+            }
+        });
+        Ok(RunningServer {
+            addr,
+            name,
+            assembled,
+            stop,
+            timeout,
+            task,
+        })
+    }
+
+    /// Binds, prints the address (and the development tokens) on stdout, and serves until Ctrl-C
+    /// or SIGTERM; then stops accepting, lets requests in flight finish (up to the shutdown
+    /// timeout) and returns.
+    pub async fn serve<S, F>(self, factory: F) -> Result<(), ServerError>
+    where
+        S: ServerHandler + Send + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        let running = self.start(factory).await?;
+        running.print_banner();
+        shutdown_signal().await;
+        running.shutdown().await;
+        Ok(())
+    }
+
+    async fn assemble<S, F>(
+        self,
+        url: String,
+        factory: F,
+        stop: CancellationToken,
+    ) -> Result<Assembled, ServerError>
+    where
+        S: ServerHandler + Send + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        let uri = parse_url(&url)?;
+        let mut resource = ProtectedResource::new(url.clone())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        let policy = match self.role_policy {
+            Some(PolicySource::Inline(policy)) => Some(policy),
+            Some(PolicySource::File(path)) => Some(read_policy(path)?),
+            None => None,
+        };
+        let claims = match &policy {
+            Some(policy) => self.claims.with_role_policy(policy.clone()),
+            None => self.claims,
+        };
+        let audience = self.audience.unwrap_or_else(|| url.clone());
+        let issuer = self.issuer.ok_or_else(|| {
+            ServerError::Config(
+                "no issuer: call .issuer(..) or set MCP_RBAC_ISSUER (the MCP endpoint never \
+                 serves without verifying tokens)"
+                    .to_owned(),
+            )
+        })?;
+
+        let mut app = Router::new();
+        let (verifier, development): (Arc<dyn TokenVerifier>, Option<Development>) = match issuer.0
+        {
+            #[cfg(feature = "testkit")]
+            IssuerKind::Development => {
+                let origin = format!(
+                    "{}://{}",
+                    uri.scheme_str().unwrap_or("http"),
+                    uri.authority().map(|a| a.as_str()).unwrap_or_default()
+                );
+                let dev = crate::testkit::DevIssuer::generate(origin.clone(), audience.clone())
+                    .map_err(|e| ServerError::Config(e.to_string()))?;
+                let verifier = dev
+                    .verifier_builder()
+                    .claims(claims)
+                    .build()
+                    .map_err(|e| ServerError::Config(format!("development issuer: {e}")))?;
+                let roles: Vec<String> = policy
+                    .as_ref()
+                    .map(|p| p.roles().into_iter().map(str::to_owned).collect())
+                    .unwrap_or_default();
+                let tokens = DevelopmentTokens::mint(&dev, &roles);
+                app = app.merge(dev.router());
+                resource = resource.authorization_server(origin);
+                (Arc::new(verifier), Some((Arc::new(dev), tokens)))
+            }
+            #[cfg(feature = "jwks")]
+            IssuerKind::Discover { issuer } => {
+                let jwks = crate::verify::Jwks::discover(&issuer)
+                    .await
+                    .map_err(|source| ServerError::Keys {
+                        issuer: issuer.clone(),
+                        source,
+                    })?;
+                resource = resource.authorization_server(issuer.clone());
+                (Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?), None)
+            }
+            #[cfg(feature = "jwks")]
+            IssuerKind::Jwks { issuer, jwks_url } => {
+                let jwks = crate::verify::Jwks::load(jwks_url).await.map_err(|source| {
+                    ServerError::Keys {
+                        issuer: issuer.clone(),
+                        source,
+                    }
+                })?;
+                resource = resource.authorization_server(issuer.clone());
+                (Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?), None)
+            }
+            IssuerKind::Verifier {
+                verifier,
+                authorization_server,
+            } => {
+                if let Some(server) = authorization_server {
+                    resource = resource.authorization_server(server);
+                }
+                (verifier, None)
+            }
+        };
+        if let Some(manifest) = &self.manifest {
+            resource = resource.scopes_from_manifest(manifest);
+        }
+        resource = resource.scopes(self.resource_scopes);
+
+        let mut config =
+            StreamableHttpServerConfig::default().with_cancellation_token(stop.child_token());
+        let mut hosts = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ];
+        if let Some(host) = uri.host() {
+            hosts.push(host.trim_start_matches('[').trim_end_matches(']').to_owned());
+        }
+        hosts.extend(self.allowed_hosts);
+        config = config.with_allowed_hosts(hosts);
+        if self.stateless {
+            config = config
+                .with_legacy_session_mode(false)
+                .with_json_response(true);
+        }
+        let mcp = StreamableHttpService::new(
+            move || Ok(factory()),
+            LocalSessionManager::default().into(),
+            config,
+        );
+        let path = match uri.path().trim_end_matches('/') {
+            "" => "/".to_owned(),
+            path => path.to_owned(),
+        };
+        let auth = BearerAuthLayer::new(verifier, &resource);
+        let listing = self.listing.unwrap_or_default();
+        let with_listing = axum::Extension(listing);
+        app = match (self.step_up, &self.manifest) {
+            (true, Some(manifest)) => {
+                // Inside the bearer layer: it needs the verified principal.
+                let step_up = StepUpLayer::new(manifest, &resource);
+                app.route_service(
+                    &path,
+                    auth.layer(with_listing.layer(step_up.layer(mcp))),
+                )
+            }
+            (true, None) => {
+                return Err(ServerError::Config(
+                    "step-up needs the manifest: call .manifest(Type::tool_router_manifest())"
+                        .to_owned(),
+                ))
+            }
+            (false, _) => app.route_service(&path, auth.layer(with_listing.layer(mcp))),
+        };
+        app = app.merge(resource.router());
+        Ok(Assembled {
+            router: app,
+            url,
+            resource,
+            development,
+        })
+    }
+}
+
+fn parse_url(url: &str) -> Result<http::Uri, ServerError> {
+    let uri: http::Uri = url.parse().map_err(|_| {
+        ServerError::Config(format!("resource URL `{url}` is not an absolute http(s) URL"))
+    })?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(uri),
+        _ => Err(ServerError::Config(format!(
+            "resource URL `{url}` is not an absolute http(s) URL"
+        ))),
+    }
+}
+
+fn default_bind(uri: &http::Uri) -> Result<SocketAddr, ServerError> {
+    let host = uri.host().unwrap_or_default();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let ip = match host.trim_start_matches('[').trim_end_matches(']') {
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        literal => literal.parse().map_err(|_| {
+            ServerError::Config(format!(
+                "the resource URL's host `{host}` is not an address to listen on: call \
+                 .bind(addr) or set MCP_RBAC_BIND (e.g. 0.0.0.0:8000 behind a proxy)"
+            ))
+        })?,
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn read_policy(path: PathBuf) -> Result<RolePolicy, ServerError> {
+    #[cfg(feature = "toml")]
+    {
+        RolePolicy::from_toml_file(&path).map_err(|source| ServerError::RolePolicy { path, source })
+    }
+    #[cfg(not(feature = "toml"))]
+    {
+        Err(ServerError::Config(format!(
+            "role policy {}: reading TOML needs the `toml` feature",
+            path.display()
+        )))
+    }
+}
+
+#[cfg(feature = "jwks")]
+fn jwt_verifier(
+    issuer: &str,
+    audience: &str,
+    jwks: crate::verify::Jwks,
+    claims: ClaimsMapping,
+) -> Result<crate::verify::JwtVerifier, ServerError> {
+    crate::verify::JwtVerifier::builder()
+        .issuer(issuer)
+        .audience(audience)
+        .algorithms(jwks.algorithms())
+        .jwks(jwks)
+        .claims(claims)
+        .build()
+        .map_err(|e| ServerError::Config(format!("issuer {issuer}: {e}")))
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there are signals (what container runtimes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// The development issuer's tokens, one per role, in the role policy's order.
+#[derive(Clone, Debug, Default)]
+pub struct DevelopmentTokens(Vec<(String, String)>);
+
+impl DevelopmentTokens {
+    #[cfg(feature = "testkit")]
+    fn mint(issuer: &crate::testkit::DevIssuer, roles: &[String]) -> Self {
+        let tokens = roles
+            .iter()
+            .map(|role| {
+                let claims = serde_json::json!({"sub": role, "roles": [role]});
+                (role.clone(), issuer.token(claims))
+            })
+            .collect();
+        DevelopmentTokens(tokens)
+    }
+
+    /// The token of `role`.
+    pub fn get(&self, role: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// Every `(role, token)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(r, t)| (r.as_str(), t.as_str()))
+    }
+}
+
+/// An assembled server: the app and what it was assembled from.
+pub struct Assembled {
+    router: Router,
+    url: String,
+    resource: ProtectedResource,
+    development: Option<Development>,
+}
+
+/// The development issuer and the tokens it minted at start.
+#[cfg(feature = "testkit")]
+type Development = (Arc<crate::testkit::DevIssuer>, DevelopmentTokens);
+#[cfg(not(feature = "testkit"))]
+type Development = ((), DevelopmentTokens);
+
+impl Assembled {
+    /// The axum app (MCP endpoint, metadata, development JWKS).
+    pub fn into_router(self) -> Router {
+        self.router
+    }
+
+    /// The resource URL (the port filled in when it was `0`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The protected resource (its metadata URL, its scopes).
+    pub fn resource(&self) -> &ProtectedResource {
+        &self.resource
+    }
+
+    /// The development tokens, with [`Issuer::development`].
+    pub fn development_tokens(&self) -> Option<&DevelopmentTokens> {
+        self.development.as_ref().map(|(_, tokens)| tokens)
+    }
+
+    /// The development issuer, with [`Issuer::development`] (to mint other tokens).
+    #[cfg(feature = "testkit")]
+    pub fn development_issuer(&self) -> Option<&Arc<crate::testkit::DevIssuer>> {
+        self.development.as_ref().map(|(issuer, _)| issuer)
+    }
+}
+
+/// A server serving in the background.
+pub struct RunningServer {
+    addr: SocketAddr,
+    name: String,
+    assembled: Assembled,
+    stop: CancellationToken,
+    timeout: Duration,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What it was assembled from (URL, resource, development tokens).
+    pub fn assembled(&self) -> &Assembled {
+        &self.assembled
+    }
+
+    /// The resource URL.
+    pub fn url(&self) -> &str {
+        &self.assembled.url
+    }
+
+    /// The start-up banner: `<name> listening on <url>`, and with the development issuer a line
+    /// naming it and `<ROLE>_TOKEN=<jwt>` for each role (shell assignments). Whole lines.
+    pub fn banner(&self) -> String {
+        let out = format!("{} listening on {}\n", self.name, self.assembled.url);
+        #[cfg(feature = "testkit")]
+        let out = self.development_banner(out);
+        out
+    }
+
+    #[cfg(feature = "testkit")]
+    fn development_banner(&self, mut out: String) -> String {
+        if let Some((issuer, tokens)) = &self.assembled.development {
+            out.push_str(&format!(
+                "development issuer {} (ES256, JWKS at {}{}); tokens valid for 1 hour:\n",
+                issuer.issuer(),
+                issuer.issuer(),
+                crate::testkit::JWKS_PATH
+            ));
+            for (role, token) in tokens.iter() {
+                out.push_str(&format!("{}_TOKEN={token}\n", shell_name(role)));
+            }
+        }
+        out
+    }
+
+    /// Writes the [banner](Self::banner) to stdout. A closed stdout (`server | head -1`) is
+    /// ignored: it must not stop the server.
+    pub fn print_banner(&self) {
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(self.banner().as_bytes());
+    }
+
+    /// Stops accepting connections, ends rmcp's sessions, lets requests in flight finish, and
+    /// waits for them up to the shutdown timeout.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let mut task = self.task;
+        if tokio::time::timeout(self.timeout, &mut task).await.is_err() {
+            tracing::warn!(
+                target: "mcp_rbac::server",
+                "requests still in flight after {:?}; stopping them", self.timeout
+            );
+            task.abort();
+        }
+    }
+}
+
+/// `admin` → `ADMIN`, `read-only` → `READ_ONLY`: a role as a shell variable name.
+#[cfg(feature = "testkit")]
+fn shell_name(role: &str) -> String {
+    role.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_defaults_to_the_urls_address() {
+        let uri = parse_url("http://127.0.0.1:8123/mcp").unwrap();
+        assert_eq!(
+            default_bind(&uri).unwrap(),
+            "127.0.0.1:8123".parse().unwrap()
+        );
+        let uri = parse_url("http://localhost/mcp").unwrap();
+        assert_eq!(default_bind(&uri).unwrap(), "127.0.0.1:80".parse().unwrap());
+        let uri = parse_url("https://[::1]/mcp").unwrap();
+        assert_eq!(default_bind(&uri).unwrap(), "[::1]:443".parse().unwrap());
+    }
+
+    #[test]
+    fn a_host_name_needs_an_explicit_bind() {
+        let uri = parse_url("https://mcp.example.com/mcp").unwrap();
+        let error = default_bind(&uri).unwrap_err().to_string();
+        assert!(error.contains("MCP_RBAC_BIND"), "{error}");
+    }
+
+    #[test]
+    fn resource_urls_must_be_absolute_http() {
+        for bad in ["/mcp", "ftp://x/mcp", "not a url", ""] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[cfg(feature = "testkit")]
+    #[test]
+    fn roles_become_shell_variable_names() {
+        assert_eq!(shell_name("admin"), "ADMIN");
+        assert_eq!(shell_name("read-only.v2"), "READ_ONLY_V2");
+    }
+
+    #[tokio::test]
+    async fn no_issuer_does_not_assemble() {
+        #[derive(Clone)]
+        struct Empty;
+        impl ServerHandler for Empty {}
+        let error = ServerBuilder::new("http://127.0.0.1:1/mcp")
+            .router(|| Empty)
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("no issuer"), "{error}");
+    }
+}
