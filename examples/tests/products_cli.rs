@@ -21,9 +21,15 @@ impl Drop for Server {
 
 /// Starts the binary with `args` on a free port and reads its banner.
 fn spawn(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_products"))
-        .args(["--port", "0"])
-        .args(args)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_products"));
+    command.args(["--port", "0"]).args(args);
+    start(command, args.contains(&"--issuer"))
+}
+
+/// Starts `command` and reads its banner: up to the tool call it suggests, or (`external`: no
+/// development issuer, so no tokens) up to the address line.
+fn start(mut command: Command, external: bool) -> Server {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -36,7 +42,8 @@ fn spawn(args: &[&str]) -> Server {
         if let Some(rest) = line.strip_prefix("products MCP server listening on ") {
             url = rest.to_owned();
         }
-        let done = line.starts_with("try:") || (args.contains(&"--issuer") && !url.is_empty());
+        let done = (line.starts_with("curl ") && line.contains("tools/call"))
+            || (external && !url.is_empty());
         lines.push(line);
         if done {
             break;
@@ -218,4 +225,147 @@ fn a_closed_stdout_does_not_stop_the_server() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(status.is_none(), "the server exited: {status:?}");
+}
+
+/// What the banner prints is either prose about the server or a command that works when pasted
+/// into a shell as printed, in the mode the server was started in.
+#[test]
+fn every_command_the_banner_prints_works_as_printed() {
+    for mode in [&[][..], &["--stateless"][..]] {
+        let server = spawn(mode);
+        let mut script = vec!["set -euo pipefail".to_owned()];
+        for line in &server.stdout {
+            let prose = line.starts_with("products MCP server listening on ")
+                || line.starts_with("development issuer ")
+                || line.starts_with('#');
+            let command = line.starts_with("curl ")
+                || line.starts_with("SESSION=$(curl ")
+                || (line.contains("_TOKEN=ey")
+                    && line.split('=').next().is_some_and(|name| {
+                        name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    }));
+            assert!(
+                prose || command,
+                "{mode:?}: neither prose nor a command: {line}"
+            );
+            if command {
+                script.push(line.clone());
+            }
+        }
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(script.join("\n"))
+            .output()
+            .expect("bash runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{mode:?}: {output:?}");
+        // whoami's answer, as the admin: the last command's output is the tool's result.
+        assert!(
+            stdout.contains(r#"\"subject\":\"admin\""#) && stdout.contains(r#""isError":false"#),
+            "{mode:?}: {stdout}"
+        );
+        assert!(!stdout.contains("\"error\""), "{mode:?}: {stdout}");
+    }
+}
+
+/// A container sets variables, not flags: the products server configured by `MCP_RBAC_*`
+/// variables alone (an external issuer found by discovery, a fixed audience, stateless, lists
+/// showing everything) answers every role as the role matrix says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_alone_configure_the_server_and_it_answers_the_role_matrix() {
+    use mcp_rbac::{AccessMatrix, ItemKind};
+    use mcp_rbac_examples::products::{policy, Products};
+
+    const AUDIENCE: &str = "urn:products:env-test";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer_url = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = mcp_rbac::testkit::DevIssuer::generate(issuer_url.clone(), AUDIENCE).unwrap();
+    let app: axum::Router = issuer.router();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_products"));
+    command
+        .env("MCP_RBAC_BIND", "127.0.0.1:0")
+        .env("MCP_RBAC_RESOURCE_URL", "http://127.0.0.1:0/mcp")
+        .env("MCP_RBAC_ISSUER", &issuer_url)
+        .env("MCP_RBAC_AUDIENCE", AUDIENCE)
+        .env("MCP_RBAC_STATELESS", "true")
+        .env("MCP_RBAC_LIST_MODE", "show");
+    let server = start(command, true);
+
+    let matrix = AccessMatrix::new(&Products::manifest(), &policy::role_policy()).unwrap();
+    let post = |token: String, body: serde_json::Value| {
+        let url = server.url.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", "2025-11-25")
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(response.status(), 200);
+            response
+                .json::<serde_json::Value>()
+                .await
+                .expect("JSON (stateless mode)")
+        }
+    };
+    let arguments = |tool: &str| match tool {
+        "get_product" => serde_json::json!({"id": 2}),
+        "delete_product" => serde_json::json!({"id": 3}),
+        "create_product" => serde_json::json!({"name": "lamp", "price_cents": 1200}),
+        _ => serde_json::json!({}),
+    };
+    for role in matrix.roles() {
+        let token = issuer.token(serde_json::json!({"sub": role, "roles": [role]}));
+        // `show`: every tool listed, whatever the role may call.
+        let list = post(
+            token.clone(),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        )
+        .await;
+        let listed = list["result"]["tools"].as_array().map(Vec::len);
+        assert_eq!(
+            listed,
+            Some(Products::manifest().tools.len()),
+            "{role}: {list}"
+        );
+        for tool in Products::manifest().tools.keys() {
+            let body = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                          "params": {"name": tool, "arguments": arguments(tool)}});
+            let answer = post(token.clone(), body).await;
+            if matrix.allows(role, ItemKind::Tool, tool) {
+                assert_eq!(
+                    answer["result"]["isError"], false,
+                    "{role} {tool}: {answer}"
+                );
+            } else {
+                assert_eq!(answer["error"]["code"], 403, "{role} {tool}: {answer}");
+            }
+        }
+    }
+    // A missing product is the tool's own error, readable by the model: a result with isError.
+    let admin = issuer.token(serde_json::json!({"sub": "admin", "roles": ["admin"]}));
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                  "params": {"name": "get_product", "arguments": {"id": 999}}});
+    let missing = post(admin, body).await;
+    assert_eq!(
+        missing["result"],
+        serde_json::json!({"content": [{"type": "text", "text": "no product 999"}], "isError": true})
+    );
+    // A token for another audience: refused, so MCP_RBAC_AUDIENCE is what is checked.
+    let wrong_audience =
+        issuer.token(serde_json::json!({"sub": "a", "roles": ["admin"], "aud": "urn:other"}));
+    let refused = reqwest::Client::new()
+        .post(&server.url)
+        .bearer_auth(wrong_audience)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
 }

@@ -47,16 +47,16 @@ pub mod verify;
 pub use bearer::BearerAuthLayer;
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
 pub use guard::Listing;
-pub use metadata::ProtectedResource;
-pub use server::{Issuer, ServerBuilder, ServerError};
-pub use verify::{AuthError, JwtVerifier, TokenVerifier};
 pub use manifest::{AccessMatrix, ItemKind, Manifest, MatrixError};
 pub use mcp_rbac_macros::{
     permissions, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router,
 };
+pub use metadata::ProtectedResource;
 pub use policy::{PolicyError, Role, RolePolicy};
 pub use principal::{principal_from_context, PermissionSet, Principal, PrincipalBuilder};
 pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, Requirement};
+pub use server::{Issuer, ServerBuilder, ServerError};
+pub use verify::{AuthError, JwtVerifier, TokenVerifier};
 
 /// Items the generated code uses. Not public API: names and signatures may change in any release.
 #[doc(hidden)]

@@ -16,8 +16,14 @@ fn the_readme_shows_the_example_verbatim() {
         .and_then(|(_, rest)| rest.split_once("```\n<!-- minimal:end -->"))
         .map(|(block, _)| block)
         .expect("README has a ```rust block between the minimal markers");
-    assert_eq!(block, source, "README's first server differs from examples/minimal/src/main.rs");
-    assert!(source.lines().count() <= 40, "the minimal example grew past 40 lines");
+    assert_eq!(
+        block, source,
+        "README's first server differs from examples/minimal/src/main.rs"
+    );
+    assert!(
+        source.lines().count() <= 40,
+        "the minimal example grew past 40 lines"
+    );
 }
 
 /// Kills the server when the test ends, passing or not.
@@ -83,24 +89,40 @@ async fn refuses_without_a_token_allows_the_editor_and_denies_the_reader() {
 
     let anonymous = call(&url, None, "delete_note", json!({"id": 7})).await;
     assert_eq!(anonymous.status(), 401);
-    let challenge = anonymous.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    let challenge = anonymous.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         challenge,
         format!("Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\"")
     );
 
-    let allowed: Value = call(&url, Some(&token("EDITOR")), "delete_note", json!({"id": 7}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(allowed["result"]["content"][0]["text"], "note 7 deleted", "{allowed}");
+    let allowed: Value = call(
+        &url,
+        Some(&token("EDITOR")),
+        "delete_note",
+        json!({"id": 7}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        allowed["result"]["content"][0]["text"], "note 7 deleted",
+        "{allowed}"
+    );
 
-    let denied: Value = call(&url, Some(&token("READER")), "delete_note", json!({"id": 7}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let denied: Value = call(
+        &url,
+        Some(&token("READER")),
+        "delete_note",
+        json!({"id": 7}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(denied["error"]["code"], 403, "{denied}");
     assert_eq!(
         denied["error"]["data"],

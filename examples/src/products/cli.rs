@@ -1,6 +1,7 @@
-//! The command line fixed by the contract (scripts and checks rely on it).
+//! The products server's command line (scripts and the end-to-end tests rely on it). Flags that
+//! name a server-builder setting also read its `MCP_RBAC_*` variable; a flag given wins.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 /// Where the introspection client secret comes from.
@@ -31,9 +32,13 @@ pub struct Cli {
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
 
+    /// Where to listen as one address (e.g. 0.0.0.0:8000); overrides --bind and --port.
+    #[arg(long, env = "MCP_RBAC_BIND")]
+    pub listen: Option<SocketAddr>,
+
     /// The resource URL clients use (e.g. behind a proxy): the expected audience and the
     /// metadata's `resource`; its host is allowed. Default: http://<bind>:<port>/mcp.
-    #[arg(long)]
+    #[arg(long, env = "MCP_RBAC_RESOURCE_URL")]
     pub public_url: Option<String>,
 
     /// Write the development tokens as JSON {"admin": …, "user": …, "guest": …} to this file.
@@ -41,15 +46,15 @@ pub struct Cli {
     pub tokens_out: Option<PathBuf>,
 
     /// Verify tokens of this external issuer instead of running the development issuer.
-    #[arg(long, requires = "audience")]
+    #[arg(long, env = "MCP_RBAC_ISSUER")]
     pub issuer: Option<String>,
 
-    /// The audience external tokens must carry.
-    #[arg(long, requires = "issuer")]
+    /// The audience external tokens must carry (default: the resource URL).
+    #[arg(long, requires = "issuer", env = "MCP_RBAC_AUDIENCE")]
     pub audience: Option<String>,
 
     /// The external issuer's JWKS (default: found through OIDC / RFC 8414 discovery).
-    #[arg(long, requires = "issuer")]
+    #[arg(long, requires = "issuer", env = "MCP_RBAC_JWKS_URL")]
     pub jwks_url: Option<String>,
 
     /// Check the external issuer's opaque tokens by RFC 7662 introspection at this endpoint
@@ -73,12 +78,12 @@ pub struct Cli {
     pub api_keys: Option<PathBuf>,
 
     /// Answer each POST on its own, without sessions, with JSON bodies.
-    #[arg(long)]
+    #[arg(long, env = "MCP_RBAC_STATELESS")]
     pub stateless: bool,
 
     /// What tools/list, prompts/list and resources/list show: `hide` what the caller may not
     /// use (default) or `show` everything (calls are checked either way).
-    #[arg(long, value_enum, default_value_t = ListModeFlag::Hide)]
+    #[arg(long, value_enum, default_value_t = ListModeFlag::Hide, env = "MCP_RBAC_LIST_MODE")]
     pub list_mode: ListModeFlag,
 
     /// Put each listed item's requirement (`mcp-rbac/requires`) and whether the caller meets it
@@ -89,7 +94,7 @@ pub struct Cli {
     /// Answer a refused tools/call that more OAuth scopes would allow with HTTP 403 and
     /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (step-up authorization)
     /// instead of a JSON-RPC 403.
-    #[arg(long)]
+    #[arg(long, env = "MCP_RBAC_STEP_UP")]
     pub step_up: bool,
 
     /// Print the server's permission manifest (every tool and prompt with its access rule) as
@@ -112,6 +117,12 @@ impl Cli {
     /// The defaults: development issuer on 127.0.0.1:8000.
     pub fn defaults() -> Self {
         <Self as clap::Parser>::parse_from(["products"])
+    }
+
+    /// Where to listen: `--listen`, else `--bind` and `--port`.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::new(self.bind, self.port))
     }
 
     /// The list policy `--list-mode` and `--requirement-meta` ask for.

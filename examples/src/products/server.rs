@@ -24,7 +24,6 @@ use super::policy::Perm;
 #[derive(Clone)]
 pub struct Products {
     catalog: Catalog,
-    listing: Listing,
 }
 
 /// The resources, with the tools' requirement grammar: the catalogue and each product for
@@ -84,17 +83,7 @@ pub struct BriefArgs {
 impl Products {
     /// A server over `catalog`.
     pub fn new(catalog: Catalog) -> Self {
-        Products {
-            catalog,
-            listing: Listing::default(),
-        }
-    }
-
-    /// How `tools/list`, `prompts/list` and `resources/list` treat what the caller may not use
-    /// (default: hidden).
-    pub fn with_listing(mut self, listing: Listing) -> Self {
-        self.listing = listing;
-        self
+        Products { catalog }
     }
 
     /// The guarded resources (their rules feed the metadata's `scopes_supported`).
@@ -156,12 +145,14 @@ impl Products {
     async fn get_product(
         &self,
         Parameters(ProductId { id }): Parameters<ProductId>,
-    ) -> Result<Json<Product>, ErrorData> {
+    ) -> Result<Json<Product>, String> {
         self.catalog.hit("get_product");
+        // A missing record is a tool execution error (`isError: true`, readable by the model),
+        // not a protocol error: MCP specification, "Tools", error handling.
         self.catalog
             .get(id)
             .map(Json)
-            .ok_or_else(|| ErrorData::invalid_params(format!("no product {id}"), None))
+            .ok_or_else(|| format!("no product {id}"))
     }
 
     #[tool(requires = any("User.Write", "Admin.Write"), description = "Create a product")]
@@ -233,17 +224,16 @@ impl Products {
 
 #[mcp_rbac::tool_handler(
     name = "products",
-    instructions = "A product catalogue with role-based access control.",
-    listing = self.listing
+    instructions = "A product catalogue with role-based access control."
 )]
-#[mcp_rbac::prompt_handler(listing = self.listing)]
+#[mcp_rbac::prompt_handler]
 impl ServerHandler for Products {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        RESOURCES.list(&context, self.listing)
+        RESOURCES.list(&context, Listing::of_request(&context))
     }
 
     async fn list_resource_templates(
@@ -251,7 +241,7 @@ impl ServerHandler for Products {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        RESOURCES.list_templates(&context, self.listing)
+        RESOURCES.list_templates(&context, Listing::of_request(&context))
     }
 
     async fn read_resource(

@@ -1,41 +1,14 @@
-//! The verifiers the products server can run with besides its development issuer: an external
-//! issuer's JWTs (keys by JWKS), its opaque tokens (RFC 7662 introspection), or static API keys.
+//! The verifiers the products server builds itself (the server builder makes the JWT ones): an
+//! external issuer's opaque tokens (RFC 7662 introspection), or static API keys.
 
 use std::path::Path;
 
-use mcp_rbac::verify::{remote, ApiKeyVerifier, IntrospectionVerifier, Jwks, JwtVerifier};
+use mcp_rbac::verify::{ApiKeyVerifier, IntrospectionVerifier};
 use mcp_rbac::ClaimsMapping;
 
 use super::app::StartError;
 use super::cli::{ClientSecret, INTROSPECTION_SECRET_ENV};
 use super::policy::role_policy;
-
-/// JWTs of `issuer` for `audience`, keys from `jwks_url` or found through discovery.
-pub async fn external_jwt(
-    issuer: &str,
-    audience: &str,
-    jwks_url: Option<&str>,
-    mapping: ClaimsMapping,
-) -> Result<JwtVerifier, StartError> {
-    let jwks_url = match jwks_url {
-        Some(url) => url.to_owned(),
-        None => remote::discover_jwks_uri(issuer)
-            .await
-            .map_err(|e| StartError::Keys(e.to_string()))?,
-    };
-    // Keys follow the issuer's rotations (refresh on `max-age` and on an unknown `kid`).
-    let jwks = Jwks::load(jwks_url)
-        .await
-        .map_err(|e| StartError::Keys(e.to_string()))?;
-    JwtVerifier::builder()
-        .issuer(issuer)
-        .audience(audience)
-        .algorithms(jwks.algorithms())
-        .jwks(jwks)
-        .claims(mapping)
-        .build()
-        .map_err(|e| StartError::Config(format!("external issuer {issuer}: {e}")))
-}
 
 /// Opaque tokens of `issuer` for `audience`, checked at `endpoint` as `client_id`.
 pub fn introspection(

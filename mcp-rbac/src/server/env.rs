@@ -35,12 +35,22 @@ pub const ENV_VARIABLES: &[(&str, &str)] = &[
         "MCP_RBAC_LIST_MODE",
         "hide (default) or show what the caller may not use",
     ),
-    ("MCP_RBAC_STEP_UP", "true: scope challenges (HTTP 403 insufficient_scope)"),
+    (
+        "MCP_RBAC_STEP_UP",
+        "true: scope challenges (HTTP 403 insufficient_scope)",
+    ),
     ("MCP_RBAC_STATELESS", "true: no sessions, JSON answers"),
 ];
 
 /// The claims presets `MCP_RBAC_CLAIMS` names (`keycloak` takes `:<client>`).
-pub const PRESETS: &[&str] = &["default", "keycloak:<client>", "entra_id", "auth0", "okta", "cognito"];
+pub const PRESETS: &[&str] = &[
+    "default",
+    "keycloak:<client>",
+    "entra_id",
+    "auth0",
+    "okta",
+    "cognito",
+];
 
 pub(super) fn apply(
     mut builder: ServerBuilder,
@@ -72,7 +82,11 @@ pub(super) fn apply(
     }
     if let Some(preset) = var("MCP_RBAC_CLAIMS") {
         builder.claims = preset_of(&preset).ok_or_else(|| {
-            invalid("MCP_RBAC_CLAIMS", &preset, &format!("one of {}", PRESETS.join(", ")))
+            invalid(
+                "MCP_RBAC_CLAIMS",
+                &preset,
+                &format!("one of {}", PRESETS.join(", ")),
+            )
         })?;
     }
     if let Some(path) = var("MCP_RBAC_ROLE_POLICY") {
@@ -161,7 +175,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        ServerBuilder::new("http://127.0.0.1:8000/mcp").with_vars(move |name| vars.get(name).cloned())
+        ServerBuilder::new("http://127.0.0.1:8000/mcp")
+            .with_vars(move |name| vars.get(name).cloned())
     }
 
     #[test]
@@ -186,7 +201,9 @@ mod tests {
         assert_eq!(builder.audience.as_deref(), Some("api://mcp"));
         assert_eq!(builder.listing, Some(Listing::show()));
         assert!(builder.step_up && builder.stateless);
-        assert!(matches!(builder.role_policy, Some(PolicySource::File(p)) if p == PathBuf::from("roles.toml")));
+        assert!(
+            matches!(builder.role_policy, Some(PolicySource::File(p)) if p == PathBuf::from("roles.toml"))
+        );
     }
 
     #[test]
@@ -227,7 +244,14 @@ mod tests {
 
     #[test]
     fn every_preset_is_known() {
-        for preset in ["default", "keycloak:mcp", "entra_id", "auth0", "okta", "cognito"] {
+        for preset in [
+            "default",
+            "keycloak:mcp",
+            "entra_id",
+            "auth0",
+            "okta",
+            "cognito",
+        ] {
             assert!(preset_of(preset).is_some(), "{preset}");
         }
     }

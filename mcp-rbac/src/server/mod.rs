@@ -324,7 +324,9 @@ impl ServerBuilder {
 
     /// [`with_env`](Self::with_env) with the variables read through `lookup`.
     pub fn with_vars(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ServerError> {
-        env::apply(self, &|name: &str| lookup(name).filter(|v| !v.trim().is_empty()))
+        env::apply(self, &|name: &str| {
+            lookup(name).filter(|v| !v.trim().is_empty())
+        })
     }
 
     /// The assembled app, without listening: the MCP endpoint behind the bearer layer, the
@@ -416,8 +418,8 @@ impl ServerBuilder {
         F: Fn() -> S + Send + Sync + 'static,
     {
         let uri = parse_url(&url)?;
-        let mut resource = ProtectedResource::new(url.clone())
-            .map_err(|e| ServerError::Config(e.to_string()))?;
+        let mut resource =
+            ProtectedResource::new(url.clone()).map_err(|e| ServerError::Config(e.to_string()))?;
         let policy = match self.role_policy {
             Some(PolicySource::Inline(policy)) => Some(policy),
             Some(PolicySource::File(path)) => Some(read_policy(path)?),
@@ -471,18 +473,24 @@ impl ServerBuilder {
                         source,
                     })?;
                 resource = resource.authorization_server(issuer.clone());
-                (Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?), None)
+                (
+                    Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?),
+                    None,
+                )
             }
             #[cfg(feature = "jwks")]
             IssuerKind::Jwks { issuer, jwks_url } => {
-                let jwks = crate::verify::Jwks::load(jwks_url).await.map_err(|source| {
-                    ServerError::Keys {
+                let jwks = crate::verify::Jwks::load(jwks_url)
+                    .await
+                    .map_err(|source| ServerError::Keys {
                         issuer: issuer.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 resource = resource.authorization_server(issuer.clone());
-                (Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?), None)
+                (
+                    Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?),
+                    None,
+                )
             }
             IssuerKind::Verifier {
                 verifier,
@@ -507,7 +515,11 @@ impl ServerBuilder {
             "::1".to_owned(),
         ];
         if let Some(host) = uri.host() {
-            hosts.push(host.trim_start_matches('[').trim_end_matches(']').to_owned());
+            hosts.push(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            );
         }
         hosts.extend(self.allowed_hosts);
         config = config.with_allowed_hosts(hosts);
@@ -532,10 +544,7 @@ impl ServerBuilder {
             (true, Some(manifest)) => {
                 // Inside the bearer layer: it needs the verified principal.
                 let step_up = StepUpLayer::new(manifest, &resource);
-                app.route_service(
-                    &path,
-                    auth.layer(with_listing.layer(step_up.layer(mcp))),
-                )
+                app.route_service(&path, auth.layer(with_listing.layer(step_up.layer(mcp))))
             }
             (true, None) => {
                 return Err(ServerError::Config(
@@ -557,7 +566,9 @@ impl ServerBuilder {
 
 fn parse_url(url: &str) -> Result<http::Uri, ServerError> {
     let uri: http::Uri = url.parse().map_err(|_| {
-        ServerError::Config(format!("resource URL `{url}` is not an absolute http(s) URL"))
+        ServerError::Config(format!(
+            "resource URL `{url}` is not an absolute http(s) URL"
+        ))
     })?;
     match (uri.scheme_str(), uri.host()) {
         (Some("http" | "https"), Some(_)) => Ok(uri),
