@@ -45,7 +45,7 @@ impl ServerHandler for Server {
             ::mcp_rbac::__private::built_once(Self::tool_router),
             &context,
             ::std::option::Option::None,
-            ::mcp_rbac::__private::Listing::default(),
+            ::mcp_rbac::__private::Listing::of_request(&context),
         )
     }
     fn get_tool(&self, name: &str) -> ::std::option::Option<::rmcp::model::Tool> {
@@ -88,7 +88,7 @@ impl ServerHandler for Server {
             ::mcp_rbac::__private::built_once(Self::prompt_router),
             &context,
             ::std::option::Option::None,
-            ::mcp_rbac::__private::Listing::default(),
+            ::mcp_rbac::__private::Listing::of_request(&context),
         )
     }
 }
