@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(builder.listing, Some(Listing::show()));
         assert!(builder.step_up && builder.stateless);
         assert!(
-            matches!(builder.role_policy, Some(PolicySource::File(p)) if p == PathBuf::from("roles.toml"))
+            matches!(builder.role_policy, Some(PolicySource::File(p)) if p.as_os_str() == "roles.toml")
         );
     }
 
