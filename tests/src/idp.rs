@@ -55,8 +55,10 @@ struct NodeProcess {
 impl NodeProcess {
     /// Starts `script` with `args` and reads the JSON line it prints once it listens.
     async fn start(name: &'static str, script: &str, args: &[&str]) -> (NodeProcess, Value) {
+        // First, as it may install the kit: the start timeout counts from the launch.
+        let node = node();
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut child = Command::new(node())
+        let mut child = Command::new(node)
             .arg(script)
             .args(args)
             .current_dir(idp_dir())
