@@ -149,8 +149,11 @@ fn ensure_locked(kit: &Kit) -> Result<(), String> {
     };
     let recipe = fs::read(&kit.recipe)
         .map_err(|e| fail(format!("cannot read {}: {e}", shown(&kit.recipe))))?;
+    // `node_modules` → `.node_modules.lock`, `.venv` → `.venv.lock`.
     let name = kit.dir.file_name().unwrap_or_default().to_string_lossy();
-    let lock_path = kit.dir.with_file_name(format!(".{name}.lock"));
+    let lock_path = kit
+        .dir
+        .with_file_name(format!(".{}.lock", name.trim_start_matches('.')));
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -310,6 +313,7 @@ mod tests {
         ensure_locked(&kit).unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(fs::read(kit.dir.join(".stamp")).unwrap(), b"v1");
+        assert!(root.join(".kit.lock").is_file());
 
         fs::write(root.join("recipe.lock"), "v2").unwrap();
         ensure_locked(&kit).unwrap();
