@@ -4,14 +4,8 @@
 //!
 //! They live in `tests/clients/`: an npm project (the TypeScript SDK, the Inspector CLI, the
 //! conformance suite, and the Node 22 they need, itself an npm package) and a Python virtual
-//! environment with the Python SDK. `.ci/run` installs both; by hand, from the workspace root:
-//!
-//! ```text
-//! npm ci --prefix tests/clients
-//! python3 -m venv tests/clients/.venv && tests/clients/.venv/bin/pip install -r tests/clients/requirements.txt
-//! ```
-//!
-//! Without them the tests fail and print these commands.
+//! environment with the Python SDK (`tests/clients/.venv`, from `requirements.txt`). The first test
+//! that needs one installs it (see [`crate::kits`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,44 +18,28 @@ use tokio::process::Command;
 /// How long one client run may take (they take seconds; the machine may be busy).
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 
-const INSTALL: &str =
-    "npm ci --prefix tests/clients\n    python3 -m venv tests/clients/.venv\n    \
-                       tests/clients/.venv/bin/pip install -r tests/clients/requirements.txt";
-
 /// `tests/clients/`.
 pub fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients")
 }
 
-fn require_installed(what: &str, paths: &[PathBuf]) {
-    let missing: Vec<String> = paths
-        .iter()
-        .filter(|p| !p.exists())
-        .map(|p| p.display().to_string())
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{what} is not installed (missing: {}). Install the test clients once, from the workspace \
-         root (.ci/run does this):\n\n    {INSTALL}\n",
-        missing.join(", ")
-    );
-}
-
-/// The Node 22 of the npm project in `tests/clients/`; panics with the install commands when the
-/// project (or `package`, a path under its `node_modules`) is missing.
+/// The Node 22 of the npm project in `tests/clients/`, installed on first use (see
+/// [`crate::kits`]), with `package` (a path under its `node_modules`).
 pub fn node_with(package: &str) -> PathBuf {
-    let modules = clients_dir().join("node_modules");
-    let node = modules.join("node/bin/node");
-    require_installed(package, &[node.clone(), modules.join(package)]);
-    node
+    let modules = crate::kits::npm_project(&clients_dir(), &["node/bin/node"]);
+    assert!(
+        modules.join(package).exists(),
+        "{package} is not in {}: is it in tests/clients/package.json?",
+        modules.display()
+    );
+    modules.join("node/bin/node")
 }
 
-/// The Python of the virtual environment in `tests/clients/.venv`, with the `mcp` SDK.
+/// The Python of the virtual environment `tests/clients/.venv`, with the `mcp` SDK of
+/// `requirements.txt`, installed on first use (see [`crate::kits`]).
 pub fn python() -> PathBuf {
-    let venv = clients_dir().join(".venv");
-    let python = venv.join("bin/python");
-    require_installed("the Python MCP SDK", std::slice::from_ref(&python));
-    python
+    let dir = clients_dir();
+    crate::kits::python_venv(&dir.join(".venv"), &dir.join("requirements.txt"))
 }
 
 /// What a client process did.

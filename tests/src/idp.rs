@@ -3,8 +3,8 @@
 //! resource-bound `at+jwt` access tokens through the client credentials grant).
 //!
 //! Both are npm packages, run by a Node 22 that is itself an npm package, all from the npm project
-//! in `tests/idp/` (launchers `mock-server.mjs` and `oidc-provider.mjs`). Install it once with
-//! `npm ci --prefix tests/idp` (`.ci/run` does). Without it the tests fail and say so.
+//! in `tests/idp/` (launchers `mock-server.mjs` and `oidc-provider.mjs`), which the first test
+//! that needs it installs (`npm ci`, see [`crate::kits`]).
 //!
 //! Each provider listens on a free loopback port, is waited for until its discovery document
 //! answers, and is killed when its handle drops (and exits by itself when the test process goes
@@ -28,25 +28,18 @@ pub fn idp_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idp")
 }
 
-/// The Node 22 binary of the npm project; panics with the install command when it is missing.
+/// The Node 22 binary of the npm project, installed on first use (see [`crate::kits`]); panics
+/// with the reason when it cannot be installed.
 pub fn node() -> PathBuf {
-    let dir = idp_dir();
-    let node = dir.join("node_modules/node/bin/node");
-    let installed = node.is_file()
-        && ["oauth2-mock-server", "oidc-provider"].iter().all(|p| {
-            dir.join("node_modules")
-                .join(p)
-                .join("package.json")
-                .is_file()
-        });
-    assert!(
-        installed,
-        "the identity providers of the end-to-end tests are not installed ({} is missing or \
-         incomplete). Install them once with:\n\n    npm ci --prefix tests/idp\n\n(from the \
-         workspace root; .ci/run does this; it needs only npm, Node 22 comes as an npm package)",
-        dir.join("node_modules").display()
-    );
-    node
+    crate::kits::npm_project(
+        &idp_dir(),
+        &[
+            "node/bin/node",
+            "oauth2-mock-server/package.json",
+            "oidc-provider/package.json",
+        ],
+    )
+    .join("node/bin/node")
 }
 
 /// A launcher script running under Node, killed on drop.
@@ -62,8 +55,10 @@ struct NodeProcess {
 impl NodeProcess {
     /// Starts `script` with `args` and reads the JSON line it prints once it listens.
     async fn start(name: &'static str, script: &str, args: &[&str]) -> (NodeProcess, Value) {
+        // First, as it may install the kit: the start timeout counts from the launch.
+        let node = node();
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut child = Command::new(node())
+        let mut child = Command::new(node)
             .arg(script)
             .args(args)
             .current_dir(idp_dir())

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod dev_issuer;
 pub mod idp;
+pub mod kits;
 pub mod proxy;
 
 use std::net::SocketAddr;

@@ -5,7 +5,7 @@
 //! (HTTP 401 with `resource_metadata`). The clients surface these differently; each test pins
 //! how, since that is what a user of that client sees.
 //!
-//! Needs `tests/clients/` installed (`.ci/run` does it; the tests print the commands otherwise).
+//! Needs `tests/clients/`, which the first test installs (`mcp_rbac_tests::kits`).
 
 use mcp_rbac_examples::products::Running;
 use mcp_rbac_tests::clients::{node_with, products_server, python, run, Output};

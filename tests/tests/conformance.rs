@@ -9,7 +9,7 @@
 //! in `tests/clients/conformance-expected-failures.yml`; the suite itself fails a run where one
 //! of them unexpectedly passes or any other scenario fails.
 //!
-//! Needs `tests/clients/` installed (`.ci/run` does it; the tests print the commands otherwise).
+//! Needs `tests/clients/`, which the first test installs (`mcp_rbac_tests::kits`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

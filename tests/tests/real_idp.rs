@@ -3,7 +3,7 @@
 //! key rotation picked up by a JWKS refresh, and `oidc-provider`'s RFC 8707 resource-bound
 //! client credentials tokens, as `at+jwt` and as opaque tokens checked by introspection.
 //!
-//! Needs the npm project in `tests/idp/` installed: `npm ci --prefix tests/idp` (`.ci/run` does).
+//! Needs the npm project in `tests/idp/`, which the first test installs (`mcp_rbac_tests::kits`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
