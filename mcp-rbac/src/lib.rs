@@ -75,7 +75,7 @@
 //!
 //! A request flows one way: the [bearer layer](bearer) reads the token, a [verifier](verify)
 //! turns it into a [`Principal`] (claims mapped by [`ClaimsMapping`], roles expanded by a
-//! [`RolePolicy`]), and the [guard](guard) of each route checks the tool's [`Requirement`] before
+//! [`RolePolicy`]), and the [guard] of each route checks the tool's [`Requirement`] before
 //! rmcp reads the arguments. Denials become the JSON-RPC errors and OAuth challenges of the MCP
 //! authorization specification.
 //!

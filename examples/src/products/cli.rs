@@ -32,7 +32,7 @@ pub struct Cli {
     pub bind: IpAddr,
 
     /// The resource URL clients use (e.g. behind a proxy): the expected audience and the
-    /// metadata's `resource`; its host is allowed. Default: http://<bind>:<port>/mcp.
+    /// metadata's `resource`; its host is allowed. Default: http://BIND:PORT/mcp.
     #[arg(long)]
     pub public_url: Option<String>,
 
