@@ -1,4 +1,4 @@
-//! The command line fixed by the contract (scripts and checks rely on it).
+//! The command line, as the README documents it (scripts and checks rely on it).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
