@@ -2,10 +2,11 @@
 //! secret, so the claim checks and the claims mapping are reached (random bytes never pass a
 //! signature). Zero input bytes build a valid token; mutations move one field at a time.
 //!
-//! Checks, against an independent reading of the contract:
+//! Checks, against an independent reading of the verifier's documented rules (`JwtVerifier`'s
+//! docs and the README's "On the wire"; RFC 7519 and RFC 8725 for the claims):
 //! - a tampered token (signature bit flipped, other secret, payload swapped after signing,
 //!   segments added or cut) is never accepted;
-//! - an untampered token is accepted exactly when the contract says so (`alg` HS256, `typ`
+//! - an untampered token is accepted exactly when those rules say so (`alg` HS256, `typ`
 //!   absent/JWT/at+jwt, no `crit`, `exp` in the future, `nbf` not in the future, 30 s leeway,
 //!   `iss` trusted, `aud` naming us, `sub` a non-empty string, permission/scope/role claims of
 //!   their documented types, at most 16 KiB);
@@ -202,7 +203,7 @@ fn claims_text(c: &Claims, now: i64) -> String {
     render_object(&refs, now)
 }
 
-/// A NumericDate as the contract reads one: whole seconds, a fraction rounded down, beyond
+/// A NumericDate (RFC 7519 §2) as the verifier reads one: whole seconds, a fraction rounded down, beyond
 /// i64 clamped; anything but a number is refused (`None`).
 fn numeric_date(value: &Value) -> Option<i64> {
     let n = value.as_number()?;
@@ -240,7 +241,7 @@ fn scope_names(value: Option<&Value>) -> Option<Vec<String>> {
     }
 }
 
-/// Whether the contract accepts the header (a member the verifier reads written twice is
+/// Whether the verifier's rules accept the header (a member the verifier reads written twice is
 /// refused: serde will not pick one).
 fn header_ok(text: &str, duplicate: bool) -> bool {
     let Ok(Value::Object(header)) = serde_json::from_str::<Value>(text) else {
@@ -266,7 +267,7 @@ fn header_ok(text: &str, duplicate: bool) -> bool {
         && matches!(header.get("crit"), None | Some(Value::Null))
 }
 
-/// What an accepted token must yield, or `None` when the contract refuses the claims at `now`.
+/// What an accepted token must yield, or `None` when the rules refuse the claims at `now`.
 struct Expected {
     sub: String,
     permissions: Vec<String>,
@@ -412,9 +413,9 @@ fuzz_target!(|input: Input| {
     match (&result, at_start) {
         (Ok(principal), Some(expected)) => check_principal(principal, &expected),
         (Err(_), None) => {}
-        (Ok(_), None) => panic!("accepted a token the contract refuses:\n{header}\n{claims}"),
+        (Ok(_), None) => panic!("accepted a token the rules refuse:\n{header}\n{claims}"),
         (Err(e), Some(_)) => {
-            panic!("refused ({e}) a token the contract accepts:\n{header}\n{claims}")
+            panic!("refused ({e}) a token the rules accept:\n{header}\n{claims}")
         }
     }
 });

@@ -30,29 +30,85 @@ impl Kind {
     /// The keys rmcp's own `#[tool]` / `#[prompt]` accept, passed through untouched.
     pub fn rmcp_keys(self) -> &'static [&'static str] {
         match self {
-            Kind::Tool => &[
-                "name",
-                "title",
-                "description",
-                "input_schema",
-                "output_schema",
-                "annotations",
-                "icons",
-                "meta",
-                "local",
-            ],
-            Kind::Prompt => &[
-                "name",
-                "title",
-                "description",
-                "arguments",
-                "icons",
-                "meta",
-                "local",
-            ],
+            Kind::Tool => TOOL_RMCP_KEYS,
+            Kind::Prompt => PROMPT_RMCP_KEYS,
+        }
+    }
+
+    /// Every argument `#[mcp_rbac::tool_router(..)]` / `#[mcp_rbac::prompt_router(..)]` accepts.
+    pub fn router_keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Tool => TOOL_ROUTER_KEYS,
+            Kind::Prompt => PROMPT_ROUTER_KEYS,
+        }
+    }
+
+    /// Every argument `#[mcp_rbac::tool_handler(..)]` / `#[mcp_rbac::prompt_handler(..)]` accepts.
+    pub fn handler_keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Tool => TOOL_HANDLER_KEYS,
+            Kind::Prompt => PROMPT_HANDLER_KEYS,
         }
     }
 }
+
+// The argument names each macro accepts. The parsers check against these lists and quote them in
+// their "unknown argument" errors, and a unit test holds the README's macro reference to them.
+
+/// Our own keys of a method attribute, `#[tool(..)]` and `#[prompt(..)]` alike.
+pub const METHOD_KEYS: &[&str] = &["requires", "public"];
+
+/// rmcp's `#[tool(..)]` keys, passed through untouched.
+pub const TOOL_RMCP_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "input_schema",
+    "output_schema",
+    "annotations",
+    "icons",
+    "meta",
+    "local",
+];
+
+/// rmcp's `#[prompt(..)]` keys, passed through untouched.
+pub const PROMPT_RMCP_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "arguments",
+    "icons",
+    "meta",
+    "local",
+];
+
+/// The requirement grammar's combinators: `any(r, ..)` and `all(r, ..)`.
+pub const COMBINATORS: &[&str] = &["any", "all"];
+
+/// `#[mcp_rbac::tool_router(..)]`.
+pub const TOOL_ROUTER_KEYS: &[&str] = &[
+    "router",
+    "vis",
+    "server_handler",
+    "allow_empty",
+    "permissions",
+];
+
+/// `#[mcp_rbac::prompt_router(..)]`.
+pub const PROMPT_ROUTER_KEYS: &[&str] = &["router", "vis", "permissions"];
+
+/// `#[mcp_rbac::tool_handler(..)]`: `listing` is ours, the rest are rmcp's.
+pub const TOOL_HANDLER_KEYS: &[&str] = &[
+    "router",
+    "meta",
+    "listing",
+    "name",
+    "version",
+    "instructions",
+];
+
+/// `#[mcp_rbac::prompt_handler(..)]`: `listing` is ours, the rest are rmcp's.
+pub const PROMPT_HANDLER_KEYS: &[&str] = &["router", "meta", "listing"];
 
 /// A requirement as written, with spans kept for diagnostics.
 pub enum Requirement {

@@ -1,6 +1,6 @@
 //! jsonwebtoken's two crypto backends side by side: the verification of one RS256, ES256 and
 //! EdDSA JWT signature, as `jsonwebtoken::decode` does it (make the verifier, verify). The
-//! figures chose aws-lc-rs for mcp-rbac (README, "Performance").
+//! figures chose aws-lc-rs for mcp-rbac (docs/benchmarks.md).
 //!
 //! `cargo bench -p mcp-rbac --bench crypto_backends`
 

@@ -109,7 +109,7 @@ pub async fn run(program: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output
 }
 
 /// The products server with its development issuer on a free loopback port, started from the
-/// contract's command line plus `flags` (e.g. `["--list-mode", "show"]`).
+/// command line the README documents, plus `flags` (e.g. `["--list-mode", "show"]`).
 pub async fn products_server(flags: &[&str]) -> Running {
     let args = ["products", "--port", "0"].iter().chain(flags);
     let cli = <products::Cli as clap::Parser>::try_parse_from(args)

@@ -4,8 +4,8 @@
 //! allow-list, the time claims and their leeway, audience and issuer, permission look-alikes,
 //! oversized and non-base64 tokens, and the shapes of the `Authorization` header.
 //!
-//! Every case asserts the exact contract outcome (status, `WWW-Authenticate`, the JSON body or the
-//! JSON-RPC error) and that no tool body ran (the server's counters). Forged tokens are built by
+//! Every case asserts the exact outcome of the README's "On the wire" table (status,
+//! `WWW-Authenticate`, the JSON body or the JSON-RPC error) and that no tool body ran (the server's counters). Forged tokens are built by
 //! hand, three base64url segments, so headers jsonwebtoken would refuse to write can be sent too.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

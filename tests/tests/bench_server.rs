@@ -1,4 +1,5 @@
-//! The peer-benchmark server keeps the harness's contract (`../shared/bench/peers/bench.sh`):
+//! The peer-benchmark server keeps what the peer harness expects (docs/benchmarks.md, "The peer
+//! harness"):
 //! stateless JSON at `/mcp`, `delete_product(id)` behind `Admin.Write` from `permissions` with
 //! `--auth`, the same tool unguarded without it, and a clear usage error otherwise.
 

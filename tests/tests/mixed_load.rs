@@ -1,7 +1,7 @@
 //! Mixed load on the products server (stateless, in-process): 32 concurrent clients, 50,400
 //! `tools/call` requests of every tool, from valid tokens of every role, direct permissions,
 //! expired, forged, wrong-audience and missing tokens. Every answer is checked against the
-//! decision the contract requires; none may be wrong and none may be a 5xx. The tool bodies ran
+//! decision the README's "On the wire" table requires; none may be wrong and none may be a 5xx. The tool bodies ran
 //! exactly as often as calls were allowed, and the process's resident memory stays bounded.
 //!
 //! Prints `requests=N wrong=0 5xx=0 elapsed=…` (run with `--nocapture` to see it).

@@ -1,5 +1,6 @@
 //! The products server over real HTTP: every caller × every tool and the prompt × call, list, get,
-//! in the stateless JSON mode and the session (SSE) mode, each answer checked against the contract.
+//! in the stateless JSON mode and the session (SSE) mode, each answer checked against
+//! the README's "On the wire" table.
 
 use std::collections::BTreeSet;
 

@@ -98,7 +98,7 @@ fn string_set(value: &Value) -> BTreeSet<String> {
 
 /// The products server finds oauth2-mock-server's keys through OIDC discovery (`--issuer
 /// http://localhost:<port> --audience <its resource URL>`) and maps the tokens' `roles` and
-/// `permissions`: admin deletes, guest is denied in the contract's JSON-RPC shape, another
+/// `permissions`: admin deletes, guest is denied in the JSON-RPC shape of the README's "On the wire", another
 /// audience and a token changed after signing are 401 `invalid_token`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_server_trusts_oauth2_mock_server_through_discovery() {

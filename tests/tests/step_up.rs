@@ -220,7 +220,7 @@ async fn prompts_keep_the_json_rpc_denial() {
     server.shutdown().await;
 }
 
-/// The contract's default: no step-up, the JSON-RPC 403 at HTTP 200 with no challenge.
+/// The default (README, "On the wire"): no step-up, the JSON-RPC 403 at HTTP 200 with no challenge.
 #[tokio::test]
 async fn without_step_up_a_refusal_is_the_json_rpc_403() {
     let server = start(false, true).await;

@@ -1,4 +1,4 @@
-//! The peer-benchmark server (`../shared/bench/peers/bench.sh`): one tool, `delete_product(id)`,
+//! The peer-benchmark server (docs/benchmarks.md, "The peer harness"): one tool, `delete_product(id)`,
 //! served at `/mcp` in stateless JSON mode, with the mcp-rbac layer and check (`--auth`) or as
 //! plain rmcp with no layer, so the two differ only by the authorization work.
 

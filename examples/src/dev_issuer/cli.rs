@@ -44,7 +44,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
 
-    /// The issuer URL clients see (the tokens' `iss`). Default: http://<bind>:<port>.
+    /// The issuer URL clients see (the tokens' `iss`). Default: http://BIND:PORT.
     #[arg(long)]
     pub issuer_url: Option<String>,
 

@@ -1,5 +1,6 @@
-//! The products server's command line (scripts and the end-to-end tests rely on it). Flags that
-//! name a server-builder setting also read its `MCP_RBAC_*` variable; a flag given wins.
+//! The products server's command line, as the README documents it (scripts and the end-to-end
+//! tests rely on it). Flags that name a server-builder setting also read its `MCP_RBAC_*`
+//! variable; a flag given wins.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -37,7 +38,7 @@ pub struct Cli {
     pub listen: Option<SocketAddr>,
 
     /// The resource URL clients use (e.g. behind a proxy): the expected audience and the
-    /// metadata's `resource`; its host is allowed. Default: http://<bind>:<port>/mcp.
+    /// metadata's `resource`; its host is allowed. Default: http://BIND:PORT/mcp.
     #[arg(long, env = "MCP_RBAC_RESOURCE_URL")]
     pub public_url: Option<String>,
 

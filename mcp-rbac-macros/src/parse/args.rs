@@ -51,16 +51,7 @@ pub fn router_args(kind: Kind, attr: TokenStream) -> (RouterArgs, Option<syn::Er
         permissions: None,
     };
     let what = format!("#[mcp_rbac::{}]", kind.router());
-    let known: &[&str] = match kind {
-        Kind::Tool => &[
-            "router",
-            "vis",
-            "server_handler",
-            "allow_empty",
-            "permissions",
-        ],
-        Kind::Prompt => &["router", "vis", "permissions"],
-    };
+    let known = kind.router_keys();
     let metas = match metas(attr) {
         Ok(metas) => metas,
         Err(e) => return (args, Some(e)),
@@ -162,17 +153,7 @@ pub fn handler_args(kind: Kind, attr: TokenStream) -> (HandlerArgs, Option<syn::
         Kind::Tool => "#[mcp_rbac::tool_handler]",
         Kind::Prompt => "#[mcp_rbac::prompt_handler]",
     };
-    let known: &[&str] = match kind {
-        Kind::Tool => &[
-            "router",
-            "meta",
-            "listing",
-            "name",
-            "version",
-            "instructions",
-        ],
-        Kind::Prompt => &["router", "meta", "listing"],
-    };
+    let known = kind.handler_keys();
     let metas = match metas(attr) {
         Ok(metas) => metas,
         Err(e) => return (args, Some(e)),

@@ -6,7 +6,7 @@ use quote::ToTokens;
 use syn::{parse::Parser, punctuated::Punctuated, spanned::Spanned, Attribute, Meta, Token};
 
 use super::requirement;
-use crate::model::{Kind, Requirement};
+use crate::model::{Kind, Requirement, METHOD_KEYS};
 use crate::suggest::closest;
 
 /// A method attribute as written; [`validate`](crate::validate) decides whether it is complete.
@@ -109,7 +109,7 @@ fn meta_key(meta: &Meta) -> Option<String> {
 fn unknown_key(kind: Kind, meta: &Meta) -> syn::Error {
     let path = meta.path();
     let word = path.to_token_stream().to_string().replace(' ', "");
-    let mut known: Vec<&str> = vec!["requires", "public"];
+    let mut known: Vec<&str> = METHOD_KEYS.to_vec();
     known.extend_from_slice(kind.rmcp_keys());
     let other = match kind {
         Kind::Tool => Kind::Prompt,

@@ -6,7 +6,7 @@
 use quote::ToTokens;
 use syn::{spanned::Spanned, BinOp, Expr, Lit};
 
-use crate::model::Requirement;
+use crate::model::{Requirement, COMBINATORS};
 use crate::suggest::closest;
 
 const SHAPE: &str =
@@ -137,7 +137,7 @@ fn combinator_like(path: &syn::Path) -> Option<&'static str> {
     match word.as_str() {
         "any" | "anyof" | "oneof" | "or" | "either" | "some" | "union" => Some("any"),
         "all" | "allof" | "and" | "every" | "each" | "both" => Some("all"),
-        _ => closest(&word, &["any", "all"]),
+        _ => closest(&word, COMBINATORS),
     }
 }
 

@@ -54,7 +54,8 @@ use crate::verify::{AuthError, TokenVerifier};
 
 /// Authenticates each request with a [`TokenVerifier`]: a verified [`Principal`](crate::Principal)
 /// goes into the request's extensions (where the guards find it through rmcp's request context);
-/// anything else is answered here with 401 and the contract's `WWW-Authenticate` challenge.
+/// anything else is answered here with 401 and the `WWW-Authenticate` challenge of RFC 6750 §3
+/// and RFC 9728 §5.1, as the MCP authorization specification asks.
 ///
 /// It also binds each MCP session (`Mcp-Session-Id`) to the issuer and subject that opened it:
 /// another principal naming that session gets `404 Not Found`, as for a session that does not

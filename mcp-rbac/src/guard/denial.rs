@@ -1,5 +1,5 @@
-//! Denials as JSON-RPC errors, as the contract fixes them. Codes 401 and 403 sit outside the
-//! JSON-RPC reserved range, as the MCP 2026-07-28 revision asks of new codes.
+//! Denials as JSON-RPC errors, as the README's "On the wire" table shows them. Codes 401 and 403
+//! sit outside the JSON-RPC reserved range, as the MCP 2026-07-28 revision asks of new codes.
 
 use rmcp::model::ErrorCode;
 use rmcp::ErrorData;

@@ -18,7 +18,7 @@ pub const ALLOWED_KEY: &str = "mcp-rbac/allowed";
 /// Whether lists leave out what the caller may not call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ListMode {
-    /// Only what the caller may call (the default, and the contract's).
+    /// Only what the caller may call (the default).
     #[default]
     Hide,
     /// Everything; calls are still checked. With [`Listing::with_requirement_meta`] a client can

@@ -1,5 +1,5 @@
 //! jsonwebtoken's crypto backend. aws-lc-rs was measured faster than RustCrypto for every
-//! algorithm we verify (figures in the README's performance section, bench `crypto_backends`).
+//! algorithm we verify (figures in docs/benchmarks.md, bench `crypto_backends`).
 //! jsonwebtoken picks its backend from its crate features and panics at first use when both
 //! are on (a dependency may enable the other one), so the choice is installed explicitly.
 

@@ -1,6 +1,7 @@
-//! Signed JWT access tokens, with the strict defaults of the contract: algorithms pinned by
-//! configuration, `exp`/`iss`/`aud` required, `nbf` checked, small leeway, header-named keys
-//! (`jku`, `x5u`, `jwk`, `x5c`) ignored, HMAC never beside asymmetric keys, size capped first.
+//! Signed JWT access tokens, with the strict defaults RFC 8725 (JWT Best Current Practices) asks
+//! for: algorithms pinned by configuration, `exp`/`iss`/`aud` required, `nbf` checked, small
+//! leeway, header-named keys (`jku`, `x5u`, `jwk`, `x5c`) ignored, HMAC never beside asymmetric
+//! keys, size capped first.
 
 use std::sync::Arc;
 use std::time::Duration;

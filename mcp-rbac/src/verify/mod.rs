@@ -1,4 +1,4 @@
-//! Bearer token → [`Principal`](crate::Principal). [`JwtVerifier`] does it for signed JWTs; any
+//! Bearer token → [`Principal`]. [`JwtVerifier`] does it for signed JWTs; any
 //! other scheme (introspection, API keys, …) implements [`TokenVerifier`].
 
 mod api_key;

@@ -1,4 +1,4 @@
-// Everything the contract promises, in one program that must compile: `#[tool]` with no `tool`
+// Everything the README's macro reference promises, in one program that must compile: `#[tool]` with no `tool`
 // import, `any(all(..), ..)` nesting, `public`, `Principal` and `Option<Principal>` parameters,
 // rmcp's own arguments and extractors, and `#[mcp_rbac::tool_handler]`.
 

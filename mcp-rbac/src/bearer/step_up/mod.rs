@@ -69,7 +69,7 @@ use crate::Manifest;
 /// The default read-ahead limit: 1 MiB. Larger bodies take the normal path.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Answers refused-but-fixable `tools/call`s with a scope challenge. See the [module docs](self).
+/// Answers refused-but-fixable `tools/call`s with a scope challenge. See the [step-up guide](crate::guides::step_up).
 #[derive(Clone, Debug)]
 pub struct StepUpLayer {
     config: Arc<Config>,

@@ -1,0 +1,21 @@
+//! Guides: how to use mcp-rbac with an identity provider, which verifier to choose, and the
+//! opt-in behaviours. The same pages are in the repository under `mcp-rbac/docs/`; their Rust
+//! examples are compiled (and, where they need no network, run) as doctests.
+
+#[doc = include_str!("../docs/identity-providers.md")]
+pub mod identity_providers {}
+
+#[doc = include_str!("../docs/verifiers.md")]
+pub mod verifiers {}
+
+#[doc = include_str!("../docs/step-up.md")]
+pub mod step_up {}
+
+#[doc = include_str!("../docs/resources.md")]
+pub mod resources {}
+
+#[doc = include_str!("../docs/list-modes.md")]
+pub mod list_modes {}
+
+#[doc = include_str!("../docs/stdio.md")]
+pub mod stdio {}
