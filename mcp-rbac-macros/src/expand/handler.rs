@@ -32,9 +32,12 @@ pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
             syn::Error::new_spanned(
                 &item_impl.self_ty,
                 format!(
-                    "`#[mcp_rbac::{}_handler]` goes on `impl rmcp::ServerHandler for {} {{}}`",
+                    "`#[mcp_rbac::{}_handler]` goes on `impl rmcp::ServerHandler for {} {{}}`\n\
+                     help: the handler implements rmcp's `ServerHandler` methods; put the tools in \
+                     an inherent `impl` with `#[mcp_rbac::{}_router]`",
                     kind.attr(),
-                    item_impl.self_ty.to_token_stream()
+                    item_impl.self_ty.to_token_stream(),
+                    kind.attr()
                 ),
             ),
         );

@@ -77,7 +77,12 @@ pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
                     &mut errors,
                     syn::Error::new_spanned(
                         other,
-                        "`public` is a bare flag: write `public`, without a value",
+                        format!(
+                            "`public` is a bare flag: it takes no value\nhelp: write \
+                             `#[{}(public)]` to let every authenticated caller in, or \
+                             `requires = \"..\"` to check a permission",
+                            kind.attr()
+                        ),
                     ),
                 ),
             },

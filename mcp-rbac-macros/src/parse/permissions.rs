@@ -25,7 +25,10 @@ impl Parse for PermissionSet {
         input.parse::<Token![enum]>()?;
         let ident: Ident = input.parse()?;
         if input.peek(Token![<]) {
-            return Err(input.error("a permission set takes no generic parameters"));
+            return Err(input.error(
+                "a permission set takes no generic parameters\nhelp: a permission set is a plain \
+                 list of names: `pub enum Perm { \"Admin.Write\", .. }`",
+            ));
         }
         let body;
         braced!(body in input);
@@ -38,7 +41,10 @@ impl Parse for PermissionSet {
             body.parse::<Token![,]>()?;
         }
         if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the permission set's enum"));
+            return Err(input.error(
+                "unexpected tokens after the permission set's enum\nhelp: declare one enum per \
+                 `mcp_rbac::permissions! {..}`",
+            ));
         }
         Ok(PermissionSet {
             attrs,
