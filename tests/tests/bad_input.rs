@@ -1,16 +1,9 @@
 //! Bad input gets a clear 401 and changes nothing: never a panic, never a 5xx.
 
 use mcp_rbac::testkit::now;
-use mcp_rbac_examples::products::{self, Cli, Running};
+use mcp_rbac_tests::fixtures::products_stateless as start;
 use mcp_rbac_tests::{Mcp, Reply};
 use serde_json::json;
-
-async fn start() -> Running {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = true;
-    products::start(cli).await.expect("server starts")
-}
 
 fn call() -> serde_json::Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}})

@@ -2,15 +2,13 @@
 //! `resources/templates/list` filtered per caller, `resources/read` checked before anything is
 //! read, with the tools' denial shapes.
 
-use mcp_rbac_examples::products::{self, Catalog, Cli, Products, Running};
+use mcp_rbac_examples::products::{Catalog, Products, Running};
+use mcp_rbac_tests::fixtures::products;
 use mcp_rbac_tests::{serve, Mcp, Reply};
 use serde_json::{json, Value};
 
 async fn start(stateless: bool) -> Running {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = stateless;
-    products::start(cli).await.expect("products server starts")
+    products(|cli| cli.stateless = stateless).await
 }
 
 async fn read(mcp: &Mcp, uri: &str) -> Reply {
