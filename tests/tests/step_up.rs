@@ -176,11 +176,16 @@ async fn what_the_layer_cannot_decide_still_meets_the_guard() {
         json!({"tool": "delete_product", "required": "Admin.Write"})
     );
 
-    // A batch is not a single call.
+    // A batch is not a single call: the layer passes it on, and rmcp refuses it (the 2025-11-25
+    // revision has no batches) with HTTP 415 and a plain-text reason; no challenge, no run.
     let batch = json!([{"jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {"name": "delete_product", "arguments": {"id": 3}}}]);
     let reply = guest.post(&batch).await;
-    assert_ne!(reply.status, 403, "{}", reply.raw);
+    assert_eq!(reply.status, 415, "{}", reply.raw);
+    assert_eq!(
+        reply.raw,
+        "fail to deserialize request body unrecognized JSON-RPC message"
+    );
     assert!(reply.header("www-authenticate").is_none());
 
     // Neither is JSON that does not parse.
@@ -194,8 +199,12 @@ async fn what_the_layer_cannot_decide_still_meets_the_guard() {
         .send()
         .await
         .expect("HTTP");
-    assert_ne!(reply.status().as_u16(), 403);
-    assert_ne!(reply.status().as_u16(), 500);
+    assert_eq!(reply.status().as_u16(), 415);
+    assert!(reply.headers().get("www-authenticate").is_none());
+    assert_eq!(
+        reply.text().await.expect("body"),
+        "fail to deserialize request body EOF while parsing an object at line 1 column 79"
+    );
 
     assert_eq!(server.counters.get("delete_product"), 0);
     server.shutdown().await;
