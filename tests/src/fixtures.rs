@@ -18,8 +18,11 @@ use axum::Router;
 use mcp_rbac::bearer::{BearerAuthLayer, StepUpLayer};
 use mcp_rbac::metadata::ProtectedResource;
 use mcp_rbac::verify::TokenVerifier;
+use mcp_rbac::ClaimsMapping;
 use mcp_rbac::{Access, Manifest, PermissionSet, RolePolicy};
-use mcp_rbac_examples::products::{self, policy, Cli, Products, Running, StartError};
+use mcp_rbac_examples::products::{
+    self, policy, Catalog, Cli, Counters, Products, Running, StartError,
+};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::Value;
@@ -200,6 +203,20 @@ where
         stop,
         task: Some(task),
     }
+}
+
+/// The products handler over a fresh seeded catalogue, served as `options` say, and its body
+/// counters: the products server with a verifier (or none) the test chose.
+pub async fn serve_products(options: ServeOptions) -> (Served, Arc<Counters>) {
+    let catalog = Catalog::seeded();
+    let counters = catalog.counters();
+    let served = serve_with(move || Products::new(catalog.clone()), options).await;
+    (served, counters)
+}
+
+/// The claims mapping of the products server: roles expanded by its role policy.
+pub fn products_claims() -> ClaimsMapping {
+    ClaimsMapping::default().with_role_policy(policy::role_policy())
 }
 
 // ---------------------------------------------------------------------------------------------

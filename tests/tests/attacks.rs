@@ -22,11 +22,10 @@ use base64::Engine;
 use jsonwebtoken::{crypto, Algorithm, EncodingKey};
 use mcp_rbac::testkit::{now, DevIssuer};
 use mcp_rbac::verify::{JwtVerifier, VerificationKey};
-use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{policy, Catalog, Counters, Products, Running};
+use mcp_rbac_examples::products::{Counters, Running};
 use mcp_rbac_tests::fixtures::logs::{self, Capture};
-use mcp_rbac_tests::fixtures::{metadata_url, products_stateless};
-use mcp_rbac_tests::{serve, Mcp, Reply, Served};
+use mcp_rbac_tests::fixtures::{metadata_url, products_claims, products_stateless, serve_products};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions, Served};
 use serde_json::{json, Value};
 
 const EXPIRED: &str = "token has expired";
@@ -241,16 +240,11 @@ impl Target {
             .audience(TWIN_AUD)
             .algorithms([Algorithm::ES256])
             .key(key)
-            .claims(ClaimsMapping::default().with_role_policy(policy::role_policy()))
+            .claims(products_claims())
             .build()
             .unwrap();
-        let catalog = Catalog::seeded();
-        let counters = catalog.counters();
-        let served = serve(
-            move || Products::new(catalog.clone()),
-            Some(Arc::new(verifier)),
-        )
-        .await;
+        let (served, counters) =
+            serve_products(ServeOptions::verified_by(Arc::new(verifier))).await;
         let target = Target {
             client: Mcp::new(&served.url, None),
             url: served.url.clone(),

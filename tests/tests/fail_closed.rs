@@ -20,11 +20,11 @@ use mcp_rbac::verify::{
     Algorithm, AuthError, ConfigError, JwtVerifier, TokenVerifier, TokenVerifierExt,
     VerificationKey,
 };
-use mcp_rbac::{ClaimsMapping, Principal};
-use mcp_rbac_examples::products::{policy, Catalog, Counters, Products};
+use mcp_rbac::Principal;
+use mcp_rbac_examples::products::Counters;
 use mcp_rbac_tests::fixtures::logs::{self, Capture};
-use mcp_rbac_tests::fixtures::{raw_post, RawConnection};
-use mcp_rbac_tests::{serve, serve_with, Mcp, Reply, ServeOptions};
+use mcp_rbac_tests::fixtures::{products_claims, raw_post, serve_products, RawConnection};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions};
 use serde_json::{json, Value};
 
 /// `futures::future::BoxFuture`, which `TokenVerifier::verify` returns.
@@ -127,9 +127,7 @@ async fn every_request_is_refused(client: &Mcp, counters: &Counters, mode: &str)
 
 #[tokio::test]
 async fn guarded_router_without_the_bearer_layer_stateless() {
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(move || Products::new(catalog.clone()), None).await;
+    let (served, counters) = serve_products(ServeOptions::default()).await;
     // A syntactically fine token changes nothing: no layer verifies it, so nothing trusts it.
     let issuer = issuer();
     let admin = token(&issuer, json!({"sub": "admin", "roles": ["admin"]}));
@@ -138,6 +136,27 @@ async fn guarded_router_without_the_bearer_layer_stateless() {
     }
     assert_logged(&[UNAUTHENTICATED]);
 }
+
+/// A refused token whose verifier (or validation hook) panicked: on the auth target, at INFO.
+const NOT_VERIFIED: (&str, &str, &[&str]) = (
+    "INFO",
+    "mcp_rbac::auth",
+    &[
+        "decision=\"reject\"",
+        "reason=\"token could not be verified\"",
+    ],
+);
+
+/// The admin's allowed `delete_product`: on the audit target, at DEBUG.
+const ADMIN_DELETES: (&str, &str, &[&str]) = (
+    "DEBUG",
+    "mcp_rbac::audit",
+    &[
+        "decision=\"allow\"",
+        "name=\"delete_product\"",
+        "subject=\"admin\"",
+    ],
+);
 
 /// What a guarded router without a principal logs: a deny on the audit target, at WARN.
 const UNAUTHENTICATED: (&str, &str, &[&str]) = (
@@ -152,16 +171,11 @@ const UNAUTHENTICATED: (&str, &str, &[&str]) = (
 
 #[tokio::test]
 async fn guarded_router_without_the_bearer_layer_with_sessions() {
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
     // rmcp's defaults: sessions, answers as SSE streams.
-    let served = serve_with(
-        move || Products::new(catalog.clone()),
-        ServeOptions {
-            sessions: true,
-            ..ServeOptions::default()
-        },
-    )
+    let (served, counters) = serve_products(ServeOptions {
+        sessions: true,
+        ..ServeOptions::default()
+    })
     .await;
     let mut client = Mcp::new(&served.url, None);
     let init = client.initialize().await;
@@ -200,7 +214,7 @@ impl<V: TokenVerifier> TokenVerifier for PanicsOn<V> {
 fn verifier(issuer: &DevIssuer) -> JwtVerifier {
     issuer
         .verifier_builder()
-        .claims(ClaimsMapping::default().with_role_policy(policy::role_policy()))
+        .claims(products_claims())
         .build()
         .unwrap()
 }
@@ -208,12 +222,9 @@ fn verifier(issuer: &DevIssuer) -> JwtVerifier {
 #[tokio::test]
 async fn a_panicking_verifier_is_a_401_and_the_connection_lives_on() {
     let issuer = issuer();
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(
-        move || Products::new(catalog.clone()),
-        Some(Arc::new(PanicsOn(verifier(&issuer)))),
-    )
+    let (served, counters) = serve_products(ServeOptions::verified_by(Arc::new(PanicsOn(
+        verifier(&issuer),
+    ))))
     .await;
     let admin = token(&issuer, json!({"sub": "admin", "roles": ["admin"]}));
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -276,25 +287,7 @@ async fn a_panicking_verifier_is_a_401_and_the_connection_lives_on() {
     }
     let others = counters.ran_except(&["delete_product"]);
     assert!(others.is_empty(), "these ran: {others:?}");
-    assert_logged(&[
-        (
-            "INFO",
-            "mcp_rbac::auth",
-            &[
-                "decision=\"reject\"",
-                "reason=\"token could not be verified\"",
-            ],
-        ),
-        (
-            "DEBUG",
-            "mcp_rbac::audit",
-            &[
-                "decision=\"allow\"",
-                "name=\"delete_product\"",
-                "subject=\"admin\"",
-            ],
-        ),
-    ]);
+    assert_logged(&[NOT_VERIFIED, ADMIN_DELETES]);
 }
 
 #[tokio::test]
@@ -317,13 +310,7 @@ async fn a_panicking_validation_hook_is_a_401() {
             }
         }) as BoxFuture<'static, Result<(), AuthError>>
     });
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(
-        move || Products::new(catalog.clone()),
-        Some(Arc::new(hooked)),
-    )
-    .await;
+    let (served, counters) = serve_products(ServeOptions::verified_by(Arc::new(hooked))).await;
     let metadata = served.metadata_url.clone();
     let client = Mcp::new(&served.url, None);
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -385,23 +372,8 @@ async fn a_panicking_validation_hook_is_a_401() {
             "mcp_rbac::auth",
             &["decision=\"reject\"", "reason=\"account is locked\""],
         ),
-        (
-            "INFO",
-            "mcp_rbac::auth",
-            &[
-                "decision=\"reject\"",
-                "reason=\"token could not be verified\"",
-            ],
-        ),
-        (
-            "DEBUG",
-            "mcp_rbac::audit",
-            &[
-                "decision=\"allow\"",
-                "name=\"delete_product\"",
-                "subject=\"admin\"",
-            ],
-        ),
+        NOT_VERIFIED,
+        ADMIN_DELETES,
         (
             "INFO",
             "mcp_rbac::audit",

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::verify::{Algorithm, Jwks, JwtVerifier, TokenVerifier};
-use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{policy::role_policy, Catalog, Products};
 use mcp_rbac_tests::fixtures::logs;
-use mcp_rbac_tests::fixtures::{eventually, JwksMode as Mode, JwksServer, EVENTUALLY};
-use mcp_rbac_tests::{serve, Mcp, Reply};
+use mcp_rbac_tests::fixtures::{
+    eventually, products_claims, serve_products, JwksMode as Mode, JwksServer, EVENTUALLY,
+};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions};
 use serde_json::{json, Value};
 
 const ISS: &str = "https://idp.test";
@@ -77,13 +77,11 @@ async fn an_idp_outage_keeps_known_keys_refuses_unknown_ones_and_recovers() {
         .audience(AUD)
         .algorithms([Algorithm::ES256])
         .jwks(jwks.clone())
-        .claims(ClaimsMapping::default().with_role_policy(role_policy()))
+        .claims(products_claims())
         .build()
         .unwrap();
     let verifier: Arc<dyn TokenVerifier> = Arc::new(verifier);
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(move || Products::new(catalog.clone()), Some(verifier)).await;
+    let (served, counters) = serve_products(ServeOptions::verified_by(verifier)).await;
 
     let outages: [(&str, Option<Mode>); 5] = [
         ("stopped", None),

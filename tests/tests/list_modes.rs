@@ -8,13 +8,14 @@ use mcp_rbac_tests::fixtures::{products, ProductsAccess};
 use mcp_rbac_tests::{names, Mcp, Reply};
 use serde_json::{json, Value};
 
-const ALL_TOOLS: [&str; 5] = [
-    "create_product",
-    "delete_product",
-    "get_product",
-    "list_products",
-    "whoami",
-];
+/// Every tool of the server, from its manifest.
+fn all_tools() -> Vec<String> {
+    ProductsAccess::new()
+        .tools()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
 
 async fn start(mode: ListModeFlag, requirement_meta: bool) -> Running {
     products(|cli| {
@@ -66,7 +67,7 @@ async fn hide_is_the_default_and_lists_only_what_the_caller_may_use() {
     }
 
     let admin = Mcp::new(&server.url, Some(&tokens.admin));
-    assert_eq!(names(&admin.list_tools().await, "tools"), ALL_TOOLS);
+    assert_eq!(names(&admin.list_tools().await, "tools"), all_tools());
     assert_eq!(
         names(&admin.list_prompts().await, "prompts"),
         ["product_brief"]
@@ -81,7 +82,7 @@ async fn show_lists_everything_and_calls_stay_guarded() {
     let guest = Mcp::new(&server.url, Some(&tokens.guest));
 
     let tools = guest.list_tools().await;
-    assert_eq!(names(&tools, "tools"), ALL_TOOLS);
+    assert_eq!(names(&tools, "tools"), all_tools());
     assert_eq!(
         names(&guest.list_prompts().await, "prompts"),
         ["product_brief"]
@@ -121,7 +122,7 @@ async fn requirement_meta_tells_the_caller_what_is_missing() {
     let guest_may = access.permissions_of("guest");
     let tools = guest.list_tools().await;
     let listed = metas(&tools, "tools", "name");
-    assert_eq!(listed.len(), ALL_TOOLS.len());
+    assert_eq!(listed.len(), all_tools().len());
     for (tool, meta) in listed {
         assert_eq!(meta[REQUIRES_KEY], access.requirement(&tool), "{tool}");
         let may = access.allows(&guest_may, &tool);

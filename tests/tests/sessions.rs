@@ -6,10 +6,9 @@
 use std::sync::Arc;
 
 use mcp_rbac::testkit::DevIssuer;
-use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{policy, Catalog, Counters, Products};
-use mcp_rbac_tests::fixtures::products_with_sessions;
-use mcp_rbac_tests::{serve_with, Mcp, ServeOptions, Served};
+use mcp_rbac_examples::products::Counters;
+use mcp_rbac_tests::fixtures::{products_claims, products_with_sessions, serve_products};
+use mcp_rbac_tests::{Mcp, ServeOptions, Served};
 use reqwest::Method;
 use serde_json::json;
 
@@ -66,19 +65,14 @@ async fn bounded(max_sessions: Option<usize>) -> (Served, DevIssuer, Arc<Counter
     let issuer = DevIssuer::generate("https://issuer.test", "https://sessions.test/mcp").unwrap();
     let verifier = issuer
         .verifier_builder()
-        .claims(ClaimsMapping::default().with_role_policy(policy::role_policy()))
+        .claims(products_claims())
         .build()
         .unwrap();
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve_with(
-        move || Products::new(catalog.clone()),
-        ServeOptions {
-            sessions: true,
-            max_sessions,
-            ..ServeOptions::verified_by(Arc::new(verifier))
-        },
-    )
+    let (served, counters) = serve_products(ServeOptions {
+        sessions: true,
+        max_sessions,
+        ..ServeOptions::verified_by(Arc::new(verifier))
+    })
     .await;
     (served, issuer, counters)
 }
