@@ -3,7 +3,6 @@
 //! controls, the products permission table read from the server's own manifest and role policy,
 //! polling with a deadline, and a capture of every `tracing` event.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -606,24 +605,6 @@ impl ProductsAccess {
             "the policy has no role `{role}`"
         );
         self.policy.permissions_of([role]).names()
-    }
-
-    /// Role → the tools and prompts it may call.
-    pub fn by_role(&self) -> BTreeMap<String, Vec<&str>> {
-        self.policy
-            .roles()
-            .into_iter()
-            .map(|role| {
-                let granted = self.permissions_of(role);
-                let names = self
-                    .tools()
-                    .into_iter()
-                    .chain(self.prompts())
-                    .filter(|name| self.allows(&granted, name))
-                    .collect();
-                (role.to_owned(), names)
-            })
-            .collect()
     }
 }
 
