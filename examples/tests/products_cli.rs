@@ -66,8 +66,73 @@ fn printed(server: &Server, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} not printed: {:?}", server.stdout))
 }
 
-#[test]
-fn no_flags_prints_working_tokens_and_writes_them_out() {
+/// A JSON-RPC answer of the server in session mode: the body, or the response in an SSE stream.
+fn answer_of(raw: &str) -> serde_json::Value {
+    serde_json::from_str(raw).unwrap_or_else(|_| {
+        raw.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+            .find(|v| v.get("id").is_some())
+            .unwrap_or_else(|| panic!("no JSON-RPC answer in {raw:?}"))
+    })
+}
+
+/// `initialize` as `token`, then each of `requests` in that session; their answers.
+async fn in_a_session(
+    url: &str,
+    token: &str,
+    requests: &[serde_json::Value],
+) -> Vec<serde_json::Value> {
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value, session: Option<&str>| {
+        let mut request = http
+            .post(url)
+            .bearer_auth(token)
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2025-11-25")
+            .json(&body);
+        if let Some(session) = session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        request.send()
+    };
+    let init = post(
+        serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "products-cli-test", "version": "1"}}}),
+        None,
+    )
+    .await
+    .expect("initialize");
+    assert_eq!(init.status(), 200);
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let note = post(
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        Some(&session),
+    )
+    .await
+    .expect("initialized");
+    assert_eq!(note.status(), 202);
+    let mut answers = Vec::new();
+    for request in requests {
+        let response = post(request.clone(), Some(&session)).await.expect("answer");
+        assert_eq!(response.status(), 200);
+        answers.push(answer_of(&response.text().await.expect("body")));
+    }
+    answers
+}
+
+// Multi-threaded: the banner is read with blocking I/O.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_flags_prints_working_tokens_and_writes_them_out() {
+    use mcp_rbac::{AccessMatrix, ItemKind};
+    use mcp_rbac_examples::products::{policy, Products};
+
+    let manifest = Products::manifest();
+    let matrix = AccessMatrix::new(&manifest, &policy::role_policy()).unwrap();
     let dir = std::env::temp_dir().join(format!("products-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("tokens.json");
@@ -85,7 +150,62 @@ fn no_flags_prints_working_tokens_and_writes_them_out() {
             claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
             3600
         );
+        // The token works, as this role: it lists what the role may call, whoami names the
+        // role, and `delete_product` runs for the admin only (a product that does not exist,
+        // so the roles after it see the same catalogue).
+        let answers = in_a_session(
+            &server.url,
+            &token,
+            &[
+                serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+                serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                    "params": {"name": "whoami", "arguments": {}}}),
+                serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                    "params": {"name": "delete_product", "arguments": {"id": 999}}}),
+            ],
+        )
+        .await;
+        let mut listed: Vec<&str> = answers[0]["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{role} tools/list: {}", answers[0]))
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        listed.sort_unstable();
+        let allowed: Vec<&str> = manifest
+            .tools
+            .keys()
+            .map(String::as_str)
+            .filter(|tool| matrix.allows(role, ItemKind::Tool, tool))
+            .collect();
+        assert_eq!(listed, allowed, "{role}");
+        let whoami: serde_json::Value = serde_json::from_str(
+            answers[1]["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .unwrap_or_else(|_| panic!("{role} whoami: {}", answers[1]));
+        assert_eq!(whoami["roles"], serde_json::json!([role]), "{role}");
+        if matrix.allows(role, ItemKind::Tool, "delete_product") {
+            assert_eq!(
+                answers[2]["result"]["content"][0]["text"], "product 999 deleted",
+                "{role}: {}",
+                answers[2]
+            );
+        } else {
+            assert_eq!(answers[2]["error"]["code"], 403, "{role}: {}", answers[2]);
+            assert_eq!(
+                answers[2]["error"]["data"]["required"], "Admin.Write",
+                "{role}: {}",
+                answers[2]
+            );
+        }
     }
+    assert_eq!(
+        ["admin", "user", "guest"].map(|r| matrix.allows(r, ItemKind::Tool, "delete_product")),
+        [true, false, false],
+        "the roles differ in what the calls above show"
+    );
     assert!(
         server.url.starts_with("http://127.0.0.1:") && server.url.ends_with("/mcp"),
         "{}",
@@ -219,12 +339,48 @@ fn a_closed_stdout_does_not_stop_the_server() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(answered, "the server never accepted a connection");
-    // Give the banner write (which follows the bind) time to happen, then check the server lives.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The banner is written after the bind and before the server installs its Ctrl-C handler:
+    // once SIGINT shows as caught in /proc/<pid>/status, the write to the closed pipe is behind
+    // it and the server lives on.
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !catches_sigint(pid) {
+        if let Some(status) = child.try_wait().expect("child status") {
+            panic!("the server exited: {status:?}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never reached its Ctrl-C handler"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let status = child.try_wait().expect("child status");
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(status.is_none(), "the server exited: {status:?}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the server still accepts connections"
+    );
+    // And it ends as a server should on Ctrl-C: cleanly.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let status = child.wait().expect("child status");
+    assert!(status.success(), "after SIGINT: {status:?}");
+}
+
+/// Whether process `pid` catches SIGINT (bit 1 of `SigCgt` in `/proc/<pid>/status`).
+fn catches_sigint(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        })
+        .is_some_and(|mask| mask & (1 << 1) != 0)
 }
 
 /// What the banner prints is either prose about the server or a command that works when pasted

@@ -287,9 +287,24 @@ async fn a_token_that_does_not_verify_stops_the_server_at_start() {
 async fn the_principal_ends_when_the_token_expires() {
     let issuer = Issuer::start(1).await;
     let (access, _) = issuer.login("alice").await;
-    // Accepted at start (the verifier allows clock leeway), then refused once `exp` is past.
+    // Accepted at start (the verifier allows clock leeway), then refused once `exp` is past:
+    // every call succeeds until one is refused with 401, and from then on every one is.
     let server = connect(Some(&issuer), Token::Env(&access)).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    loop {
+        match call(&server, "list_products", json!({})).await {
+            Ok(result) => assert_ne!(result.is_error, Some(true), "{result:?}"),
+            refused => {
+                assert_eq!(refusal(refused).0, 401);
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the principal outlived its token"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (code, _) = refusal(call(&server, "list_products", json!({})).await);
     assert_eq!(code, 401);
     server.cancel().await.expect("client stops");

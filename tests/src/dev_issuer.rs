@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use mcp_rbac_examples::dev_issuer::{self, ServeArgs};
-use mcp_rbac_examples::products::{self, Cli};
+use mcp_rbac_examples::products;
 use serde_json::{json, Value};
 
 /// The users file the example ships (alice: admin, bob: user, carol: guest; each password is
@@ -31,14 +31,12 @@ impl IssuerAndServer {
         let issuer = dev_issuer::start(ServeArgs::for_test(example_users_file(), &resource))
             .await
             .expect("dev issuer starts");
-        let mut cli = Cli::defaults();
-        cli.port = port;
-        cli.issuer = Some(issuer.issuer.clone());
-        cli.audience = Some(resource);
-        cli.stateless = true;
-        let products = products::start(cli)
-            .await
-            .expect("products starts against the dev issuer");
+        let products = crate::fixtures::products(|cli| {
+            cli.port = port;
+            cli.issuer = Some(issuer.issuer.clone());
+            cli.audience = Some(resource);
+        })
+        .await;
         IssuerAndServer { issuer, products }
     }
 

@@ -1,25 +1,22 @@
 //! Support for the end-to-end tests: an MCP client that speaks raw JSON-RPC over HTTP (so every
-//! status, header and error shape is visible), and a helper that serves any rmcp handler.
+//! status, header and error shape is visible); the shared fixtures (servers, a raw HTTP/1.1
+//! connection, a controllable JWKS, the products permission table, polling, log capture) are in
+//! [`fixtures`].
 
 pub mod clients;
 pub mod dev_issuer;
+pub mod fixtures;
 pub mod idp;
 pub mod kits;
 pub mod proxy;
 
-use std::net::SocketAddr;
+pub use fixtures::{serve, serve_with, ServeOptions, Served};
+
 use std::sync::Arc;
 
-use axum::Router;
-use mcp_rbac::bearer::BearerAuthLayer;
-use mcp_rbac::metadata::ProtectedResource;
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::verify::TokenVerifier;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
-use tower::Layer;
 
 /// The protocol version the tests speak.
 pub const PROTOCOL: &str = "2025-11-25";
@@ -61,6 +58,7 @@ pub struct Mcp {
     url: String,
     token: Option<String>,
     session: Option<String>,
+    protocol: String,
 }
 
 impl Mcp {
@@ -71,6 +69,15 @@ impl Mcp {
             url: url.to_owned(),
             token: token.map(str::to_owned),
             session: None,
+            protocol: PROTOCOL.to_owned(),
+        }
+    }
+
+    /// This client sending `MCP-Protocol-Version: <version>` instead of [`PROTOCOL`].
+    pub fn with_protocol(&self, version: &str) -> Self {
+        Mcp {
+            protocol: version.to_owned(),
+            ..self.clone()
         }
     }
 
@@ -94,7 +101,7 @@ impl Mcp {
             .http
             .request(method, &self.url)
             .header("accept", "text/event-stream")
-            .header("mcp-protocol-version", PROTOCOL);
+            .header("mcp-protocol-version", &self.protocol);
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
@@ -116,7 +123,7 @@ impl Mcp {
             .post(&self.url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", PROTOCOL)
+            .header("mcp-protocol-version", &self.protocol)
             .body(body.to_string());
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -219,62 +226,6 @@ pub fn names(reply: &Reply, key: &str) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A server started by [`serve`].
-pub struct Served {
-    /// `http://127.0.0.1:<port>/mcp`.
-    pub url: String,
-    /// Its address.
-    pub addr: SocketAddr,
-    stop: CancellationToken,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// Serves `factory`'s handler at `/mcp` on a free loopback port, stateless with JSON answers,
-/// behind the bearer layer when `verifier` is given.
-pub async fn serve<S, F>(factory: F, verifier: Option<Arc<dyn TokenVerifier>>) -> Served
-where
-    S: rmcp::ServerHandler + Send + 'static,
-    F: Fn() -> S + Send + Sync + 'static,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let url = format!("http://{addr}/mcp");
-    let stop = CancellationToken::new();
-    let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
-        .with_cancellation_token(stop.child_token());
-    let mcp = StreamableHttpService::new(
-        move || Ok(factory()),
-        LocalSessionManager::default().into(),
-        config,
-    );
-    let app = match verifier {
-        Some(verifier) => {
-            let resource = ProtectedResource::new(url.clone()).expect("resource");
-            let auth = BearerAuthLayer::new(verifier, &resource);
-            Router::new()
-                .route_service("/mcp", auth.layer(mcp))
-                .merge(resource.router())
-        }
-        None => Router::new().route_service("/mcp", mcp),
-    };
-    let token = stop.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await;
-    });
-    Served { url, addr, stop }
 }
 
 /// A development issuer for a server at `url`, and a verifier of its tokens (default claims mapping).

@@ -2,7 +2,8 @@
 //! a TOML file, each naming a subject and roles that the example's role policy expands.
 
 use mcp_rbac::verify::ApiKeyVerifier;
-use mcp_rbac_examples::products::{self, Cli, Running};
+use mcp_rbac_examples::products::Running;
+use mcp_rbac_tests::fixtures::try_products;
 use mcp_rbac_tests::Mcp;
 use serde_json::{json, Value};
 
@@ -45,11 +46,9 @@ fn key_file(entries: &[(&str, &str, &str)]) -> TempFile {
 }
 
 async fn products_with_keys(file: &std::path::Path) -> Result<Running, String> {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = true;
-    cli.api_keys = Some(file.to_owned());
-    products::start(cli).await.map_err(|e| e.to_string())
+    try_products(|cli| cli.api_keys = Some(file.to_owned()))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn text(reply: &mcp_rbac_tests::Reply) -> Value {

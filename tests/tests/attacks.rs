@@ -7,7 +7,13 @@
 //! Every case asserts the exact outcome of the README's "On the wire" table (status,
 //! `WWW-Authenticate`, the JSON body or the JSON-RPC error) and that no tool body ran (the server's counters). Forged tokens are built by
 //! hand, three base64url segments, so headers jsonwebtoken would refuse to write can be sent too.
+//!
+//! Every `tracing` event of the binary is captured (README, "On the wire": decisions on
+//! `mcp_rbac::audit` and `mcp_rbac::auth`, never a token, a signature or a key): at the end of
+//! each case the log holds none of the tokens, signatures and keys used so far, and holds the
+//! events the case's outcomes call for.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -16,9 +22,10 @@ use base64::Engine;
 use jsonwebtoken::{crypto, Algorithm, EncodingKey};
 use mcp_rbac::testkit::{now, DevIssuer};
 use mcp_rbac::verify::{JwtVerifier, VerificationKey};
-use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{self, policy, Catalog, Cli, Counters, Products, Running};
-use mcp_rbac_tests::{serve, Mcp, Reply, Served};
+use mcp_rbac_examples::products::{Counters, Running};
+use mcp_rbac_tests::fixtures::logs::{self, Capture};
+use mcp_rbac_tests::fixtures::{metadata_url, products_claims, products_stateless, serve_products};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions, Served};
 use serde_json::{json, Value};
 
 const EXPIRED: &str = "token has expired";
@@ -65,12 +72,20 @@ fn unb64(text: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(text).expect("base64url")
 }
 
+/// A key file of `mcp-rbac/testdata/keys`; its PEM body is remembered as a secret of the log.
 fn keyfile(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../mcp-rbac/testdata/keys/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    log().pem(&String::from_utf8_lossy(&pem));
+    pem
+}
+
+/// The log capture of this binary (installed on first use).
+fn log() -> &'static Capture {
+    logs::capture()
 }
 
 /// A compact JWS from a raw header text (so duplicate members and odd values go out as written),
@@ -176,6 +191,8 @@ struct Target {
     aud: String,
     /// Runs of `delete_product` the cases so far allowed.
     deletes: u64,
+    /// The outcomes the cases so far met: what the log must show.
+    seen: BTreeSet<String>,
     running: Option<Running>,
     _served: Option<Served>,
 }
@@ -187,22 +204,23 @@ const TWIN_KID: &str = "twin-key";
 impl Target {
     /// The products server as its binary starts it (development issuer), stateless.
     async fn products() -> (Target, Arc<DevIssuer>) {
-        let mut cli = Cli::defaults();
-        cli.port = 0;
-        cli.stateless = true;
-        let server = products::start(cli).await.expect("products server starts");
+        log();
+        let server = products_stateless().await;
         let issuer = server.issuer.clone().expect("development issuer");
+        log().jwk(&serde_json::to_value(&issuer.jwks().keys[0]).unwrap());
+        let tokens = server.tokens.clone().expect("development tokens");
+        for token in [&tokens.admin, &tokens.user, &tokens.guest] {
+            log().token(token);
+        }
         let target = Target {
             client: Mcp::new(&server.url, None),
             url: server.url.clone(),
-            metadata: format!(
-                "http://{}/.well-known/oauth-protected-resource/mcp",
-                server.addr
-            ),
+            metadata: metadata_url(server.addr),
             counters: server.counters.clone(),
             iss: issuer.issuer().to_owned(),
             aud: server.url.clone(),
             deletes: 0,
+            seen: BTreeSet::new(),
             running: Some(server),
             _served: None,
         };
@@ -212,6 +230,7 @@ impl Target {
     /// The same products router and role policy behind a verifier whose key the test holds
     /// (testdata `p256.pem`, kid `twin-key`): tokens with crafted headers and a *valid* signature.
     async fn twin() -> (Target, EncodingKey) {
+        log();
         let key = VerificationKey::from_pem(&keyfile("p256.pub.pem"))
             .unwrap()
             .with_kid(TWIN_KID)
@@ -221,27 +240,20 @@ impl Target {
             .audience(TWIN_AUD)
             .algorithms([Algorithm::ES256])
             .key(key)
-            .claims(ClaimsMapping::default().with_role_policy(policy::role_policy()))
+            .claims(products_claims())
             .build()
             .unwrap();
-        let catalog = Catalog::seeded();
-        let counters = catalog.counters();
-        let served = serve(
-            move || Products::new(catalog.clone()),
-            Some(Arc::new(verifier)),
-        )
-        .await;
+        let (served, counters) =
+            serve_products(ServeOptions::verified_by(Arc::new(verifier))).await;
         let target = Target {
             client: Mcp::new(&served.url, None),
             url: served.url.clone(),
-            metadata: format!(
-                "http://{}/.well-known/oauth-protected-resource/mcp",
-                served.addr
-            ),
+            metadata: served.metadata_url.clone(),
             counters,
             iss: TWIN_ISS.into(),
             aud: TWIN_AUD.into(),
             deletes: 0,
+            seen: BTreeSet::new(),
             running: None,
             _served: Some(served),
         };
@@ -281,6 +293,13 @@ impl Target {
 
     /// Checks `reply` against `outcome`, and that no body ran beyond the allowed deletes.
     fn check(&mut self, case: &str, reply: &Reply, outcome: Outcome, secrets: &[&str]) {
+        for secret in secrets {
+            log().token(secret);
+        }
+        self.seen.insert(match outcome {
+            Invalid(description) => format!("invalid:{description}"),
+            other => format!("{other:?}"),
+        });
         let challenge = reply.header("www-authenticate");
         match outcome {
             Invalid(description) => {
@@ -354,9 +373,50 @@ impl Target {
         assert!(others.is_empty(), "{case}: these ran: {others:?}");
     }
 
+    /// Stops the server, then checks the log: no token, signature or key of any case so far,
+    /// and an event for every kind of outcome this target met, at its documented target and
+    /// level.
     async fn stop(self) {
         if let Some(server) = self.running {
             server.shutdown().await;
+        }
+        let text = log().assert_no_secret_logged();
+        assert!(log().secrets() > 0 && !text.is_empty(), "nothing captured");
+        for seen in &self.seen {
+            let (level, target, fields) = match seen.split_once(':') {
+                Some((_, description)) => (
+                    "INFO",
+                    "mcp_rbac::auth",
+                    vec![
+                        "decision=\"reject\"".to_owned(),
+                        format!("reason={description:?}"),
+                    ],
+                ),
+                None if seen == "Denied" => (
+                    "INFO",
+                    "mcp_rbac::audit",
+                    vec![
+                        "decision=\"deny\"".to_owned(),
+                        "name=\"delete_product\"".to_owned(),
+                        "required=\"Admin.Write\"".to_owned(),
+                    ],
+                ),
+                None if seen == "Allowed" => (
+                    "DEBUG",
+                    "mcp_rbac::audit",
+                    vec![
+                        "decision=\"allow\"".to_owned(),
+                        "name=\"delete_product\"".to_owned(),
+                    ],
+                ),
+                // No credential: nothing to reject, nothing decided.
+                None => continue,
+            };
+            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+            assert!(
+                !logs::lines(&text, level, target, &fields).is_empty(),
+                "no {level} event on {target} with {fields:?} for the outcome {seen}"
+            );
         }
     }
 }
@@ -521,6 +581,7 @@ async fn hmac_with_empty_secret_or_the_public_key_as_secret() {
     );
     // The PEM is the server's key indeed.
     assert!(VerificationKey::from_pem(pem.as_bytes()).is_ok());
+    log().pem(&pem);
     let secrets: Vec<(&str, Vec<u8>)> = vec![
         ("empty secret", Vec::new()),
         ("JWKS document", jwks_doc.clone()),
@@ -715,7 +776,9 @@ async fn algorithms_outside_the_allow_list() {
     let rsa = EncodingKey::from_rsa_pem(&keyfile("rsa2048.pem")).unwrap();
     let ed = EncodingKey::from_ed_pem(&keyfile("ed25519.pem")).unwrap();
     let p384 = EncodingKey::from_ec_pem(&keyfile("p384.pem")).unwrap();
-    let hmac = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+    let secret = "0123456789abcdef0123456789abcdef";
+    log().secret(secret);
+    let hmac = EncodingKey::from_secret(secret.as_bytes());
     let keyed = [
         (Algorithm::RS256, &rsa),
         (Algorithm::RS384, &rsa),

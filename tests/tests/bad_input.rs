@@ -1,16 +1,10 @@
-//! Bad input gets a clear 401 and changes nothing: never a panic, never a 5xx.
+//! Bad input gets a clear answer and changes nothing: never a panic, never a 5xx. Bad credentials
+//! get the exact 401 of the contract; a body that is not JSON-RPC gets rmcp's exact 415.
 
 use mcp_rbac::testkit::now;
-use mcp_rbac_examples::products::{self, Cli, Running};
+use mcp_rbac_tests::fixtures::products_stateless as start;
 use mcp_rbac_tests::{Mcp, Reply};
 use serde_json::json;
-
-async fn start() -> Running {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = true;
-    products::start(cli).await.expect("server starts")
-}
 
 fn call() -> serde_json::Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}})
@@ -180,7 +174,11 @@ async fn claims_of_the_wrong_type_are_refused() {
     // `exp` as a string is not a number of seconds.
     let token = issuer.token(json!({"sub": "u", "exp": "tomorrow"}));
     let reply = Mcp::new(&server.url, Some(&token)).post(&call()).await;
-    assert_eq!(reply.status, 401, "{}", reply.raw);
+    assert_invalid(
+        &reply,
+        "token claim `exp` must be a NumericDate (seconds since the epoch)",
+        "exp a string",
+    );
     assert_eq!(server.counters.get("whoami"), 0);
     server.shutdown().await;
 }
@@ -225,6 +223,10 @@ async fn unsigned_and_edited_tokens_are_refused() {
     server.shutdown().await;
 }
 
+/// What rmcp answers a verified caller whose body is not a JSON-RPC message: HTTP 415 with a
+/// plain-text reason (no JSON body, no challenge), before any handler runs.
+const NOT_JSON_RPC: &str = "fail to deserialize request body unrecognized JSON-RPC message";
+
 #[tokio::test]
 async fn bodies_that_are_not_json_rpc_are_client_errors() {
     let server = start().await;
@@ -235,14 +237,19 @@ async fn bodies_that_are_not_json_rpc_are_client_errors() {
         json!([]),
         json!({"jsonrpc": "2.0"}),
         json!({"id": 1, "method": 5}),
+        json!([{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "whoami", "arguments": {}}}]),
     ] {
         let reply = client.post(&body).await;
-        assert!(
-            (400..500).contains(&reply.status) || reply.json.get("error").is_some(),
-            "{body}: {} {}",
-            reply.status,
-            reply.raw
-        );
+        assert_eq!(reply.status, 415, "{body}: {}", reply.raw);
+        assert_eq!(reply.raw, NOT_JSON_RPC, "{body}");
+        assert_eq!(reply.header("content-type"), None, "{body}");
+        assert_eq!(reply.header("www-authenticate"), None, "{body}");
     }
+    assert!(server.counters.ran_except(&[]).is_empty(), "no body ran");
+    // The same client's well-formed call still works.
+    let reply = client.call_tool("whoami", json!({})).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.json["result"]["isError"], false, "{}", reply.raw);
     server.shutdown().await;
 }

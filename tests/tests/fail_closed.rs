@@ -3,6 +3,10 @@
 //! verifier that panics (the connection survives it), a validation hook that panics, and a
 //! verifier configuration missing its algorithms or audience.
 //!
+//! Every `tracing` event of the binary is captured: at the end of each case the log holds none of
+//! the tokens, signatures or keys used, and holds the refusals at their documented targets and
+//! levels (README, "On the wire").
+//!
 //! Already covered elsewhere and not repeated: the 401 of a guarded router without the layer for
 //! a small test router (`rmcp_parity.rs`), the panicking verifier at the tower level and the
 //! `ConfigError` variants (`mcp-rbac/tests/jwt_verifier.rs`).
@@ -11,27 +15,54 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::Router;
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::verify::{
     Algorithm, AuthError, ConfigError, JwtVerifier, TokenVerifier, TokenVerifierExt,
     VerificationKey,
 };
-use mcp_rbac::{ClaimsMapping, Principal};
-use mcp_rbac_examples::products::{policy, Catalog, Counters, Products};
-use mcp_rbac_tests::{serve, Mcp, Reply};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use mcp_rbac::Principal;
+use mcp_rbac_examples::products::Counters;
+use mcp_rbac_tests::fixtures::logs::{self, Capture};
+use mcp_rbac_tests::fixtures::{products_claims, raw_post, serve_products, RawConnection};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 /// `futures::future::BoxFuture`, which `TokenVerifier::verify` returns.
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 const AUDIENCE: &str = "https://fail-closed.test/mcp";
 const UNVERIFIED: &str = "token could not be verified";
+
+/// The log capture of this binary (installed on first use).
+fn log() -> &'static Capture {
+    logs::capture()
+}
+
+/// A development issuer whose tokens (and public key) the log must never show.
+fn issuer() -> DevIssuer {
+    let issuer = DevIssuer::generate("https://issuer.test", AUDIENCE).unwrap();
+    log().jwk(&serde_json::to_value(&issuer.jwks().keys[0]).unwrap());
+    issuer
+}
+
+/// `issuer.token(claims)`, remembered as a secret of the log.
+fn token(issuer: &DevIssuer, claims: Value) -> String {
+    let token = issuer.token(claims);
+    log().token(&token);
+    token
+}
+
+/// The log so far holds no secret, and for each `(level, target, fields)` at least one event.
+fn assert_logged(expected: &[(&str, &str, &[&str])]) {
+    let text = log().assert_no_secret_logged();
+    assert!(!text.is_empty(), "nothing captured");
+    for (level, target, fields) in expected {
+        assert!(
+            !logs::lines(&text, level, target, fields).is_empty(),
+            "no {level} event on {target} with {fields:?}"
+        );
+    }
+}
 
 fn assert_no_body_ran(counters: &Counters, case: &str) {
     let ran = counters.ran_except(&[]);
@@ -96,39 +127,57 @@ async fn every_request_is_refused(client: &Mcp, counters: &Counters, mode: &str)
 
 #[tokio::test]
 async fn guarded_router_without_the_bearer_layer_stateless() {
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(move || Products::new(catalog.clone()), None).await;
+    let (served, counters) = serve_products(ServeOptions::default()).await;
     // A syntactically fine token changes nothing: no layer verifies it, so nothing trusts it.
-    let issuer = DevIssuer::generate("https://issuer.test", AUDIENCE).unwrap();
-    let admin = issuer.token(json!({"sub": "admin", "roles": ["admin"]}));
+    let issuer = issuer();
+    let admin = token(&issuer, json!({"sub": "admin", "roles": ["admin"]}));
     for (mode, token) in [("anonymous", None), ("with a token", Some(admin.as_str()))] {
         every_request_is_refused(&Mcp::new(&served.url, token), &counters, mode).await;
     }
+    assert_logged(&[UNAUTHENTICATED]);
 }
+
+/// A refused token whose verifier (or validation hook) panicked: on the auth target, at INFO.
+const NOT_VERIFIED: (&str, &str, &[&str]) = (
+    "INFO",
+    "mcp_rbac::auth",
+    &[
+        "decision=\"reject\"",
+        "reason=\"token could not be verified\"",
+    ],
+);
+
+/// The admin's allowed `delete_product`: on the audit target, at DEBUG.
+const ADMIN_DELETES: (&str, &str, &[&str]) = (
+    "DEBUG",
+    "mcp_rbac::audit",
+    &[
+        "decision=\"allow\"",
+        "name=\"delete_product\"",
+        "subject=\"admin\"",
+    ],
+);
+
+/// What a guarded router without a principal logs: a deny on the audit target, at WARN.
+const UNAUTHENTICATED: (&str, &str, &[&str]) = (
+    "WARN",
+    "mcp_rbac::audit",
+    &[
+        "decision=\"deny\"",
+        "name=\"delete_product\"",
+        "reason=\"no principal in request\"",
+    ],
+);
 
 #[tokio::test]
 async fn guarded_router_without_the_bearer_layer_with_sessions() {
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
     // rmcp's defaults: sessions, answers as SSE streams.
-    let config = StreamableHttpServerConfig::default().with_cancellation_token(stop.child_token());
-    let mcp = StreamableHttpService::new(
-        move || Ok(Products::new(catalog.clone())),
-        LocalSessionManager::default().into(),
-        config,
-    );
-    let app = Router::new().route_service("/mcp", mcp);
-    let token = stop.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await
-    });
-    let mut client = Mcp::new(&url, None);
+    let (served, counters) = serve_products(ServeOptions {
+        sessions: true,
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut client = Mcp::new(&served.url, None);
     let init = client.initialize().await;
     assert_eq!(init.status, 200, "{}", init.raw);
     assert!(
@@ -141,8 +190,8 @@ async fn guarded_router_without_the_bearer_layer_with_sessions() {
         "a session was made"
     );
     every_request_is_refused(&client, &counters, "session").await;
-    stop.cancel();
-    task.await.unwrap().unwrap();
+    served.stop().await.unwrap();
+    assert_logged(&[UNAUTHENTICATED]);
 }
 
 /// Panics for the token `panic`, and verifies everything else with `inner`.
@@ -165,103 +214,28 @@ impl<V: TokenVerifier> TokenVerifier for PanicsOn<V> {
 fn verifier(issuer: &DevIssuer) -> JwtVerifier {
     issuer
         .verifier_builder()
-        .claims(ClaimsMapping::default().with_role_policy(policy::role_policy()))
+        .claims(products_claims())
         .build()
         .unwrap()
 }
 
-/// One HTTP/1.1 exchange on an open connection: the status, the headers (lower-cased) and the
-/// body (by `content-length` or chunks).
-async fn exchange(
-    stream: &mut TcpStream,
-    host: &str,
-    token: &str,
-    body: &Value,
-) -> (u16, String, String) {
-    let body = body.to_string();
-    let request = format!(
-        "POST /mcp HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {token}\r\n\
-         content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
-         mcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "connection closed before the response head");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec())
-        .unwrap()
-        .to_ascii_lowercase();
-    let mut rest = buf[head_end + 4..].to_vec();
-    let status: u16 = head[9..12].parse().unwrap();
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
-    };
-    let body = if let Some(length) = header("content-length") {
-        let length: usize = length.trim().parse().unwrap();
-        while rest.len() < length {
-            read_more(stream, &mut rest).await;
-        }
-        assert_eq!(rest.len(), length, "nothing after the body");
-        rest
-    } else {
-        assert_eq!(header("transfer-encoding").as_deref(), Some("chunked"));
-        let mut body = Vec::new();
-        loop {
-            while !rest.windows(2).any(|w| w == b"\r\n") {
-                read_more(stream, &mut rest).await;
-            }
-            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
-                    .unwrap();
-            while rest.len() < line_end + 2 + size + 2 {
-                read_more(stream, &mut rest).await;
-            }
-            body.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
-            rest.drain(..line_end + 2 + size + 2);
-            if size == 0 {
-                break;
-            }
-        }
-        body
-    };
-    (status, head, String::from_utf8(body).unwrap())
-}
-
-async fn read_more(stream: &mut TcpStream, into: &mut Vec<u8>) {
-    let mut chunk = [0u8; 4096];
-    let n = stream.read(&mut chunk).await.unwrap();
-    assert!(n > 0, "connection closed inside the body");
-    into.extend_from_slice(&chunk[..n]);
-}
-
 #[tokio::test]
 async fn a_panicking_verifier_is_a_401_and_the_connection_lives_on() {
-    let issuer = DevIssuer::generate("https://issuer.test", AUDIENCE).unwrap();
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(
-        move || Products::new(catalog.clone()),
-        Some(Arc::new(PanicsOn(verifier(&issuer)))),
-    )
+    let issuer = issuer();
+    let (served, counters) = serve_products(ServeOptions::verified_by(Arc::new(PanicsOn(
+        verifier(&issuer),
+    ))))
     .await;
-    let admin = issuer.token(json!({"sub": "admin", "roles": ["admin"]}));
+    let admin = token(&issuer, json!({"sub": "admin", "roles": ["admin"]}));
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "delete_product", "arguments": {"id": 3}}});
+        "params": {"name": "delete_product", "arguments": {"id": 3}}})
+    .to_string();
     let host = served.addr.to_string();
-    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    let mut connection = RawConnection::open(served.addr).await;
     let refused = json!({"error": "invalid_token", "error_description": UNVERIFIED});
     let challenge = format!(
-        "www-authenticate: bearer error=\"invalid_token\", resource_metadata=\"http://{host}/.well-known/oauth-protected-resource/mcp\""
+        "Bearer error=\"invalid_token\", resource_metadata=\"{}\"",
+        served.metadata_url
     );
     // One connection: panic, panic in the future, a good call, a panic again, a good call.
     let mut runs = 0;
@@ -276,11 +250,24 @@ async fn a_panicking_verifier_is_a_401_and_the_connection_lives_on() {
     .into_iter()
     .enumerate()
     {
-        let (status, head, body) = exchange(&mut stream, &host, token, &call).await;
-        assert!(!head.contains("connection: close"), "step {step}: {head}");
+        let request = raw_post(&host, Some(token), &call);
+        let reply = connection.exchange(request.as_bytes()).await.unwrap();
+        let (status, body) = (reply.status, &reply.body);
+        assert_eq!(
+            connection.unread(),
+            0,
+            "step {step}: nothing after the body"
+        );
+        assert!(
+            !reply
+                .header("connection")
+                .is_some_and(|c| c.eq_ignore_ascii_case("close")),
+            "step {step}: {}",
+            reply.head
+        );
         if token == admin {
             assert_eq!(status, 200, "step {step}: {body}");
-            let reply: Value = serde_json::from_str(&body).unwrap();
+            let reply: Value = serde_json::from_str(body).unwrap();
             assert_eq!(
                 reply["result"]["content"][0]["text"], "product 3 deleted",
                 "step {step}"
@@ -288,22 +275,28 @@ async fn a_panicking_verifier_is_a_401_and_the_connection_lives_on() {
             runs += 1;
         } else {
             assert_eq!(status, 401, "step {step}: {body}");
-            assert!(head.contains(&challenge), "step {step}: {head}");
-            assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), refused);
+            assert_eq!(
+                reply.header("www-authenticate"),
+                Some(challenge.as_str()),
+                "step {step}: {}",
+                reply.head
+            );
+            assert_eq!(serde_json::from_str::<Value>(body).unwrap(), refused);
         }
         assert_eq!(counters.get("delete_product"), runs, "step {step}");
     }
     let others = counters.ran_except(&["delete_product"]);
     assert!(others.is_empty(), "these ran: {others:?}");
+    assert_logged(&[NOT_VERIFIED, ADMIN_DELETES]);
 }
 
 #[tokio::test]
 async fn a_panicking_validation_hook_is_a_401() {
-    let issuer = DevIssuer::generate("https://issuer.test", AUDIENCE).unwrap();
-    let admin = issuer.token(json!({"sub": "admin", "roles": ["admin"]}));
-    let locked = issuer.token(json!({"sub": "locked", "roles": ["admin"]}));
-    let mallory = issuer.token(json!({"sub": "mallory", "roles": ["admin"]}));
-    let eve = issuer.token(json!({"sub": "eve", "roles": ["admin"]}));
+    let issuer = issuer();
+    let admin = token(&issuer, json!({"sub": "admin", "roles": ["admin"]}));
+    let locked = token(&issuer, json!({"sub": "locked", "roles": ["admin"]}));
+    let mallory = token(&issuer, json!({"sub": "mallory", "roles": ["admin"]}));
+    let eve = token(&issuer, json!({"sub": "eve", "roles": ["admin"]}));
     // Panics in the hook's future for `mallory`, in the hook itself for `eve`; refuses `locked`.
     let hooked = verifier(&issuer).with_validation(|caller: Principal| {
         if caller.subject() == "eve" {
@@ -317,17 +310,8 @@ async fn a_panicking_validation_hook_is_a_401() {
             }
         }) as BoxFuture<'static, Result<(), AuthError>>
     });
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(
-        move || Products::new(catalog.clone()),
-        Some(Arc::new(hooked)),
-    )
-    .await;
-    let metadata = format!(
-        "http://{}/.well-known/oauth-protected-resource/mcp",
-        served.addr
-    );
+    let (served, counters) = serve_products(ServeOptions::verified_by(Arc::new(hooked))).await;
+    let metadata = served.metadata_url.clone();
     let client = Mcp::new(&served.url, None);
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "delete_product", "arguments": {"id": 2}}});
@@ -374,8 +358,33 @@ async fn a_panicking_validation_hook_is_a_401() {
         }
         assert_eq!(counters.get("delete_product"), runs, "{who}");
     }
+    // A caller the hook lets through is still held to the tool's requirement.
+    let guest = token(&issuer, json!({"sub": "guest", "roles": ["guest"]}));
+    let reply = Mcp::new(&served.url, Some(&guest)).post(&call).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.json["error"]["code"], 403, "{}", reply.raw);
+    assert_eq!(counters.get("delete_product"), runs, "guest");
     let others = counters.ran_except(&["delete_product"]);
     assert!(others.is_empty(), "these ran: {others:?}");
+    assert_logged(&[
+        (
+            "INFO",
+            "mcp_rbac::auth",
+            &["decision=\"reject\"", "reason=\"account is locked\""],
+        ),
+        NOT_VERIFIED,
+        ADMIN_DELETES,
+        (
+            "INFO",
+            "mcp_rbac::audit",
+            &[
+                "decision=\"deny\"",
+                "name=\"delete_product\"",
+                "subject=\"guest\"",
+                "required=\"Admin.Write\"",
+            ],
+        ),
+    ]);
 }
 
 #[test]

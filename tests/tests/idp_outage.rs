@@ -2,130 +2,28 @@
 //! invalid JSON, a 10 MB body, a response that never comes. Through the whole outage the products
 //! server keeps accepting tokens of the keys it already has, answers 401 for keys it does not
 //! know, never panics or answers 5xx, and picks up a new key as soon as the IdP is back.
+//!
+//! Nothing sleeps: the test polls until a token of an unknown key makes the verifier try the IdP
+//! again (its minimum refresh interval has passed), seen in the IdP's request count or, while the
+//! IdP is stopped, in the verifier's "JWKS refresh failed" warning.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::verify::{Algorithm, Jwks, JwtVerifier, TokenVerifier};
-use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{policy::role_policy, Catalog, Products};
-use mcp_rbac_tests::{serve, Mcp, Reply};
+use mcp_rbac_tests::fixtures::logs;
+use mcp_rbac_tests::fixtures::{
+    eventually, products_claims, serve_products, JwksMode as Mode, JwksServer, EVENTUALLY,
+};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
 const ISS: &str = "https://idp.test";
 const AUD: &str = "https://mcp.test/mcp";
 /// Short, so the test walks through several refresh intervals in a few seconds.
 const MIN_REFRESH: Duration = Duration::from_millis(300);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// What the JWKS endpoint does next.
-#[derive(Clone)]
-enum Mode {
-    Keys(Value),
-    Status500,
-    InvalidJson,
-    TenMegabytes,
-    Hang,
-}
-
-struct Idp {
-    mode: Mutex<Mode>,
-    fetches: AtomicUsize,
-}
-
-/// The JWKS endpoint, which can be stopped and started again on the same port.
-struct JwksServer {
-    idp: Arc<Idp>,
-    addr: SocketAddr,
-    stop: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
-}
-
-impl JwksServer {
-    async fn start(keys: Value) -> JwksServer {
-        let idp = Arc::new(Idp {
-            mode: Mutex::new(Mode::Keys(keys)),
-            fetches: AtomicUsize::new(0),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut server = JwksServer {
-            idp,
-            addr,
-            stop: None,
-        };
-        server.serve(listener);
-        server
-    }
-
-    fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let stop = CancellationToken::new();
-        let app = Router::new()
-            .route("/jwks", get(jwks))
-            .with_state(self.idp.clone());
-        let token = stop.clone();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await;
-        });
-        self.stop = Some((stop, task));
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/jwks", self.addr)
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.idp.mode.lock().unwrap() = mode;
-    }
-
-    fn fetches(&self) -> usize {
-        self.idp.fetches.load(Ordering::SeqCst)
-    }
-
-    async fn shut_down(&mut self) {
-        if let Some((stop, task)) = self.stop.take() {
-            stop.cancel();
-            let _ = task.await;
-        }
-    }
-
-    async fn start_again(&mut self) {
-        let listener = tokio::net::TcpListener::bind(self.addr)
-            .await
-            .expect("the IdP's port is free again");
-        self.serve(listener);
-    }
-}
-
-async fn jwks(State(idp): State<Arc<Idp>>) -> Response {
-    idp.fetches.fetch_add(1, Ordering::SeqCst);
-    let mode = idp.mode.lock().unwrap().clone();
-    match mode {
-        Mode::Keys(keys) => axum::Json(keys).into_response(),
-        Mode::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "upstream broke").into_response(),
-        Mode::InvalidJson => (StatusCode::OK, "{\"keys\": [ {\"kty\": ").into_response(),
-        Mode::TenMegabytes => {
-            let mut body = String::from("{\"keys\":[],\"padding\":\"");
-            body.push_str(&"x".repeat(10 * 1024 * 1024));
-            body.push_str("\"}");
-            (StatusCode::OK, body).into_response()
-        }
-        Mode::Hang => {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            StatusCode::GATEWAY_TIMEOUT.into_response()
-        }
-    }
-}
 
 fn jwks_of(issuers: &[&DevIssuer]) -> Value {
     let keys: Vec<Value> = issuers
@@ -150,8 +48,21 @@ fn token(issuer: &DevIssuer, role: &str, n: usize) -> String {
     issuer.token(json!({"sub": format!("{role}-{n}"), "roles": [role], "jti": format!("t{n}")}))
 }
 
+/// How many failed refreshes of the JWKS at `url` the verifier has logged.
+fn failed_refreshes(url: &str) -> usize {
+    let log = logs::capture().text();
+    logs::lines(
+        &log,
+        "WARN",
+        "mcp_rbac::auth",
+        &["JWKS refresh failed", url],
+    )
+    .len()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idp_outage_keeps_known_keys_refuses_unknown_ones_and_recovers() {
+    logs::capture();
     let published = DevIssuer::generate(ISS, AUD).unwrap();
     let rotated_in = DevIssuer::generate(ISS, AUD).unwrap();
     let mut idp = JwksServer::start(jwks_of(&[&published])).await;
@@ -166,13 +77,11 @@ async fn an_idp_outage_keeps_known_keys_refuses_unknown_ones_and_recovers() {
         .audience(AUD)
         .algorithms([Algorithm::ES256])
         .jwks(jwks.clone())
-        .claims(ClaimsMapping::default().with_role_policy(role_policy()))
+        .claims(products_claims())
         .build()
         .unwrap();
     let verifier: Arc<dyn TokenVerifier> = Arc::new(verifier);
-    let catalog = Catalog::seeded();
-    let counters = catalog.counters();
-    let served = serve(move || Products::new(catalog.clone()), Some(verifier)).await;
+    let (served, counters) = serve_products(ServeOptions::verified_by(verifier)).await;
 
     let outages: [(&str, Option<Mode>); 5] = [
         ("stopped", None),
@@ -187,19 +96,32 @@ async fn an_idp_outage_keeps_known_keys_refuses_unknown_ones_and_recovers() {
             None => idp.shut_down().await,
             Some(mode) => idp.set(mode),
         }
-        tokio::time::sleep(MIN_REFRESH + Duration::from_millis(100)).await;
         let fetches_before = idp.fetches();
+        let failures_before = failed_refreshes(&idp.url());
 
-        // A key the IdP never published while it was up: refused, after one failed refresh.
-        n += 1;
-        let unknown = Mcp::new(&served.url, Some(&token(&rotated_in, "admin", n)))
-            .call_tool("whoami", json!({}))
-            .await;
-        assert_eq!(unknown.status, 401, "{outage}: {}", unknown.raw);
-        let challenge = unknown.header("www-authenticate").unwrap_or_default();
-        assert!(
-            challenge.contains("error=\"invalid_token\""),
-            "{outage}: {challenge}"
+        // A key the IdP never published while it was up: refused, every time; tried until the
+        // minimum refresh interval has passed and the verifier asks the IdP again (and fails).
+        let (url, jwks_url) = (&served.url, idp.url());
+        eventually(outage, EVENTUALLY, || {
+            n += 1;
+            let unknown = Mcp::new(url, Some(&token(&rotated_in, "admin", n)));
+            let jwks_url = jwks_url.clone();
+            async move {
+                let unknown = unknown.call_tool("whoami", json!({})).await;
+                assert_eq!(unknown.status, 401, "{outage}: {}", unknown.raw);
+                let challenge = unknown.header("www-authenticate").unwrap_or_default();
+                assert!(
+                    challenge.contains("error=\"invalid_token\""),
+                    "{outage}: {challenge}"
+                );
+                (failed_refreshes(&jwks_url) > failures_before).then_some(())
+            }
+        })
+        .await;
+        assert_eq!(
+            failed_refreshes(&idp.url()),
+            failures_before + 1,
+            "{outage}: one failed refresh"
         );
         if outage != "stopped" {
             assert_eq!(
@@ -240,12 +162,22 @@ async fn an_idp_outage_keeps_known_keys_refuses_unknown_ones_and_recovers() {
     assert_eq!(counters.get("delete_product"), 0, "no denied body ran");
 
     // The IdP is back, with the new key published beside the old one.
+    // Until the refresh interval has passed the new key's tokens are refused; then one of them
+    // makes the verifier fetch the keys again, and it is accepted.
     idp.set(Mode::Keys(jwks_of(&[&published, &rotated_in])));
-    tokio::time::sleep(MIN_REFRESH + Duration::from_millis(100)).await;
-    n += 1;
-    let reply = Mcp::new(&served.url, Some(&token(&rotated_in, "admin", n)))
-        .call_tool("whoami", json!({}))
-        .await;
+    let url = &served.url;
+    let reply = eventually("recovered", EVENTUALLY, || {
+        n += 1;
+        let client = Mcp::new(url, Some(&token(&rotated_in, "admin", n)));
+        async move {
+            let reply = client.call_tool("whoami", json!({})).await;
+            if reply.status == 401 {
+                return None;
+            }
+            Some(reply)
+        }
+    })
+    .await;
     assert_eq!(reply.status, 200, "recovered: {}", reply.raw);
     assert!(
         text(&reply).contains(&format!("admin-{n}")),

@@ -8,16 +8,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use mcp_rbac::testkit::{now, DevIssuer};
-use mcp_rbac_examples::products::{self, Cli};
+use mcp_rbac_tests::fixtures::{
+    metadata_url, products_stateless, raw_post, ProductsAccess, RawConnection,
+};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 const CLIENTS: usize = 32;
 /// A multiple of the 48-request cycle (8 callers × 6 tool slots).
@@ -63,20 +63,18 @@ const TOOLS: [&str; 6] = [
     "whoami",
 ];
 
+/// Who may call what, from the server's manifest and role policy.
+static ACCESS: LazyLock<ProductsAccess> = LazyLock::new(ProductsAccess::new);
+
 impl Kind {
-    /// Effective permissions, or `None` when the token is refused outright.
-    fn permissions(self) -> Option<&'static [&'static str]> {
+    /// Effective permissions (the role policy's, or the token's own list), or `None` when the
+    /// token is refused outright.
+    fn permissions(self) -> Option<Vec<String>> {
         Some(match self {
-            Kind::Admin => &[
-                "Guest.Read",
-                "User.Read",
-                "User.Write",
-                "Admin.Read",
-                "Admin.Write",
-            ],
-            Kind::User => &["Guest.Read", "User.Read", "User.Write"],
-            Kind::Guest => &["Guest.Read"],
-            Kind::Direct => &["Admin.Write", "User.Read"],
+            Kind::Admin => ACCESS.permissions_of("admin"),
+            Kind::User => ACCESS.permissions_of("user"),
+            Kind::Guest => ACCESS.permissions_of("guest"),
+            Kind::Direct => vec!["Admin.Write".into(), "User.Read".into()],
             _ => return None,
         })
     }
@@ -99,26 +97,6 @@ impl Kind {
             Kind::OtherAudience => Some("token audience is not this resource"),
             _ => None,
         }
-    }
-}
-
-fn requirement(tool: &str) -> Option<&'static str> {
-    match tool {
-        "list_products" | "get_product" => Some("Guest.Read"),
-        "create_product" => Some("any(User.Write, Admin.Write)"),
-        "delete_product" => Some("Admin.Write"),
-        _ => None,
-    }
-}
-
-fn allowed(tool: &str, permissions: &[&str]) -> bool {
-    match tool {
-        "list_products" | "get_product" => permissions.contains(&"Guest.Read"),
-        "create_product" => {
-            permissions.contains(&"User.Write") || permissions.contains(&"Admin.Write")
-        }
-        "delete_product" => permissions.contains(&"Admin.Write"),
-        _ => true,
     }
 }
 
@@ -149,7 +127,7 @@ fn tokens(issuer: &DevIssuer, kind: Kind) -> Vec<Option<String>> {
                 ),
                 Kind::Missing => return None,
             };
-            Some(format!("authorization: Bearer {token}\r\n"))
+            Some(token)
         })
         .collect()
 }
@@ -163,92 +141,10 @@ fn vm_rss_kib() -> u64 {
         .expect("VmRSS in /proc/self/status")
 }
 
-/// A minimal HTTP/1.1 client on one kept-alive connection: reqwest's per-request work costs more
-/// than the server's in a debug build, and the point is to load the server.
-struct Connection {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Connection {
-    async fn open(addr: std::net::SocketAddr) -> Connection {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).unwrap();
-        Connection {
-            stream,
-            buf: Vec::with_capacity(8192),
-        }
-    }
-
-    async fn fill(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
-
-    /// Sends `request`; the status, the `WWW-Authenticate` value and the body.
-    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<(u16, Option<String>, String)> {
-        self.stream.write_all(request).await?;
-        let head_end = loop {
-            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            self.fill().await?;
-        };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        self.buf.drain(..head_end + 4);
-        let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let header = |name: &str| {
-            head.lines().skip(1).find_map(|line| {
-                let (n, v) = line.split_once(':')?;
-                n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-            })
-        };
-        let body = match header("content-length") {
-            Some(length) => {
-                let length: usize = length.parse().unwrap_or(0);
-                while self.buf.len() < length {
-                    self.fill().await?;
-                }
-                self.buf.drain(..length).collect::<Vec<u8>>()
-            }
-            None => {
-                let mut body = Vec::new();
-                loop {
-                    let line_end = loop {
-                        if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                            break i;
-                        }
-                        self.fill().await?;
-                    };
-                    let size = std::str::from_utf8(&self.buf[..line_end])
-                        .ok()
-                        .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-                        .unwrap_or(0);
-                    while self.buf.len() < line_end + 2 + size + 2 {
-                        self.fill().await?;
-                    }
-                    body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
-                    self.buf.drain(..line_end + 2 + size + 2);
-                    if size == 0 {
-                        break body;
-                    }
-                }
-            }
-        };
-        let body = String::from_utf8(body).map_err(|_| std::io::ErrorKind::InvalidData)?;
-        Ok((status, header("www-authenticate"), body))
-    }
-}
-
 /// Shared by the clients.
 struct Load {
     addr: std::net::SocketAddr,
-    /// The `Authorization` header line of each token, per kind.
+    /// The tokens of each kind.
     tokens: Vec<Vec<Option<String>>>,
     missing_challenge: String,
     invalid_challenge: String,
@@ -263,11 +159,13 @@ struct Load {
 
 impl Load {
     /// Request `i`: its caller and tool follow from `i`, so the mix is exact and repeatable.
-    async fn one(&self, conn: &mut Connection, i: usize) {
+    async fn one(&self, conn: &mut RawConnection, i: usize) {
         let kind = KINDS[i % KINDS.len()];
         let tool = TOOLS[(i / KINDS.len()) % TOOLS.len()];
         let permissions = kind.permissions();
-        let allow = permissions.is_some_and(|p| allowed(tool, p));
+        let allow = permissions
+            .as_deref()
+            .is_some_and(|p| ACCESS.allows(p, tool));
         let mut delete_id = NO_SUCH_ID;
         let arguments = match tool {
             "get_product" => json!({"id": 1}),
@@ -285,18 +183,14 @@ impl Load {
         let body = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
             "params": {"name": tool, "arguments": arguments}})
         .to_string();
-        let authorization = self.tokens[i % KINDS.len()][(i / 48) % TOKENS_PER_KIND]
-            .as_deref()
-            .unwrap_or_default();
-        let request = format!(
-            "POST /mcp HTTP/1.1\r\nhost: {}\r\n{authorization}content-type: application/json\r\n\
-             accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\n\
-             content-length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
+        let token = self.tokens[i % KINDS.len()][(i / 48) % TOKENS_PER_KIND].as_deref();
+        let request = raw_post(&self.addr.to_string(), token, &body);
         let (status, challenge, raw) = match conn.exchange(request.as_bytes()).await {
-            Ok(answer) => answer,
+            Ok(answer) => (
+                answer.status,
+                answer.header("www-authenticate").map(str::to_owned),
+                answer.body,
+            ),
             Err(e) => return self.wrong(i, format!("transport error: {e}")),
         };
         if status >= 500 {
@@ -316,7 +210,7 @@ impl Load {
             .then_some(())
             .ok_or_else(|| format!("expected 401 {description}")),
             (Some(_), _) if !allow => {
-                let required = requirement(tool).unwrap();
+                let required = ACCESS.requirement(tool);
                 let expected = json!({"code": 403,
                     "message": format!("permission denied: tool `{tool}` requires {required}"),
                     "data": {"tool": tool, "required": required}});
@@ -397,7 +291,7 @@ impl Load {
             let range = range.clone();
             clients.push(tokio::spawn(async move {
                 // One keep-alive connection per client for its whole share.
-                let mut conn = Connection::open(load.addr).await;
+                let mut conn = RawConnection::open(load.addr).await;
                 for i in range.skip(client).step_by(CLIENTS) {
                     load.one(&mut conn, i).await;
                 }
@@ -411,15 +305,9 @@ impl Load {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = true;
-    let server = products::start(cli).await.expect("products server starts");
+    let server = products_stateless().await;
     let issuer = server.issuer.clone().expect("development issuer");
-    let metadata = format!(
-        "http://{}/.well-known/oauth-protected-resource/mcp",
-        server.addr
-    );
+    let metadata = metadata_url(server.addr);
     let load = Arc::new(Load {
         addr: server.addr,
         tokens: KINDS.iter().map(|k| tokens(&issuer, *k)).collect(),
@@ -462,13 +350,7 @@ async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
     // Per 48-request cycle, of the 4 valid callers × 6 slots: admin 6, user 4 (not the deletes),
     // guest 3 (list, get, whoami), direct 4 (no Guest.Read: create, 2× delete, whoami) = 17.
     assert_eq!(total, (REQUESTS / 48 * 17) as u64, "{allowed:?}");
-    for tool in [
-        "list_products",
-        "get_product",
-        "create_product",
-        "delete_product",
-        "whoami",
-    ] {
+    for tool in ACCESS.tools() {
         assert_eq!(
             server.counters.get(tool),
             allowed.get(tool).copied().unwrap_or(0),

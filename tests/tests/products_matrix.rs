@@ -4,18 +4,16 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::LazyLock;
+
 use mcp_rbac::testkit::now;
-use mcp_rbac_examples::products::{self, Cli, Running};
+use mcp_rbac_examples::products::Running;
+use mcp_rbac_tests::fixtures::{metadata_url, products, ProductsAccess};
 use mcp_rbac_tests::{names, Mcp, Reply};
 use serde_json::{json, Value};
 
-const TOOLS: [&str; 5] = [
-    "create_product",
-    "delete_product",
-    "get_product",
-    "list_products",
-    "whoami",
-];
+/// Who may call what, from the server's manifest and role policy.
+static ACCESS: LazyLock<ProductsAccess> = LazyLock::new(ProductsAccess::new);
 const PROMPT: &str = "product_brief";
 
 /// What a caller presents, and what it may do.
@@ -23,27 +21,15 @@ struct Caller {
     name: &'static str,
     token: Option<String>,
     /// `None`: the token is refused outright (HTTP 401). `Some(perms)`: effective permissions.
-    permissions: Option<&'static [&'static str]>,
+    permissions: Option<Vec<String>>,
 }
 
 fn requirement(tool: &str) -> &'static str {
-    match tool {
-        "list_products" | "get_product" => "Guest.Read",
-        "create_product" => "any(User.Write, Admin.Write)",
-        "delete_product" => "Admin.Write",
-        PROMPT => "User.Read",
-        _ => "public",
-    }
+    ACCESS.requirement(tool)
 }
 
-fn allowed(tool: &str, perms: &[&str]) -> bool {
-    match requirement(tool) {
-        "public" => true,
-        "any(User.Write, Admin.Write)" => {
-            perms.contains(&"User.Write") || perms.contains(&"Admin.Write")
-        }
-        single => perms.contains(&single),
-    }
+fn allowed(tool: &str, perms: &[String]) -> bool {
+    ACCESS.allows(perms, tool)
 }
 
 fn arguments(tool: &str) -> Value {
@@ -56,23 +42,20 @@ fn arguments(tool: &str) -> Value {
 }
 
 async fn start(stateless: bool) -> Running {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = stateless;
-    products::start(cli).await.expect("products server starts")
+    products(|cli| cli.stateless = stateless).await
 }
 
 fn callers(server: &Running) -> Vec<Caller> {
     let tokens = server.tokens.clone().expect("development tokens");
     let issuer = server.issuer.clone().expect("development issuer");
     vec![
-        Caller { name: "admin", token: Some(tokens.admin), permissions: Some(&["Guest.Read", "User.Read", "User.Write", "Admin.Read", "Admin.Write"]) },
-        Caller { name: "user", token: Some(tokens.user), permissions: Some(&["Guest.Read", "User.Read", "User.Write"]) },
-        Caller { name: "guest", token: Some(tokens.guest), permissions: Some(&["Guest.Read"]) },
+        Caller { name: "admin", token: Some(tokens.admin), permissions: Some(ACCESS.permissions_of("admin")) },
+        Caller { name: "user", token: Some(tokens.user), permissions: Some(ACCESS.permissions_of("user")) },
+        Caller { name: "guest", token: Some(tokens.guest), permissions: Some(ACCESS.permissions_of("guest")) },
         Caller {
             name: "direct permissions",
             token: Some(issuer.token(json!({"sub": "svc", "permissions": ["Admin.Write", "User.Read"]}))),
-            permissions: Some(&["Admin.Write", "User.Read"]),
+            permissions: Some(vec!["Admin.Write".into(), "User.Read".into()]),
         },
         Caller { name: "no token", token: None, permissions: None },
         Caller {
@@ -89,10 +72,7 @@ fn callers(server: &Running) -> Vec<Caller> {
 }
 
 fn assert_refused(reply: &Reply, caller: &Caller, what: &str, server: &Running) {
-    let metadata = format!(
-        "http://{}/.well-known/oauth-protected-resource/mcp",
-        server.addr
-    );
+    let metadata = metadata_url(server.addr);
     assert_eq!(reply.status, 401, "{} {what}: {}", caller.name, reply.raw);
     let challenge = reply.header("www-authenticate").unwrap_or_default();
     if caller.token.is_none() {
@@ -157,7 +137,7 @@ async fn walk(stateless: bool) {
                 None => assert_refused(&init, &caller, "initialize", &server),
             }
         }
-        let Some(perms) = caller.permissions else {
+        let Some(perms) = caller.permissions.as_deref() else {
             for reply in [
                 client.call_tool("delete_product", json!({"id": 1})).await,
                 client.call_tool("whoami", json!({})).await,
@@ -170,7 +150,7 @@ async fn walk(stateless: bool) {
             continue;
         };
 
-        for tool in TOOLS {
+        for tool in ACCESS.tools() {
             let reply = client.call_tool(tool, arguments(tool)).await;
             if allowed(tool, perms) {
                 assert_eq!(reply.status, 200, "{} {tool}: {}", caller.name, reply.raw);
@@ -190,8 +170,9 @@ async fn walk(stateless: bool) {
         let listed: BTreeSet<String> = names(&client.list_tools().await, "tools")
             .into_iter()
             .collect();
-        let want: BTreeSet<String> = TOOLS
-            .iter()
+        let want: BTreeSet<String> = ACCESS
+            .tools()
+            .into_iter()
             .filter(|t| allowed(t, perms))
             .map(|t| t.to_string())
             .collect();
@@ -230,7 +211,8 @@ async fn walk(stateless: bool) {
         }
     }
     // Every body ran exactly once per allowed call: no denied call reached one.
-    for tool in TOOLS.iter().copied().chain([PROMPT]) {
+    assert_eq!(ACCESS.prompts(), [PROMPT]);
+    for tool in ACCESS.tools().into_iter().chain([PROMPT]) {
         assert_eq!(
             server.counters.get(tool),
             expected_runs.get(tool).copied().unwrap_or(0),
@@ -316,11 +298,7 @@ async fn metadata_document_in_both_locations() {
 /// Behind a proxy: `--public-url` is the audience, the metadata's `resource` and an allowed host.
 #[tokio::test]
 async fn public_url_sets_audience_resource_and_allowed_host() {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = true;
-    cli.public_url = Some("https://mcp.example.com/mcp".into());
-    let server = products::start(cli).await.expect("server starts");
+    let server = products(|cli| cli.public_url = Some("https://mcp.example.com/mcp".into())).await;
     assert_eq!(server.url, "https://mcp.example.com/mcp");
     let local = format!("http://{}/mcp", server.addr);
     let admin = server.tokens.clone().expect("tokens").admin;

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use mcp_rbac::verify::{remote, Algorithm, AuthError, Jwks, JwtVerifier, TokenVerifier};
 use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{
-    self, policy::role_policy, Cli, ClientSecret, Running, StartError,
-};
+use mcp_rbac_examples::products::{policy::role_policy, Cli, ClientSecret, Running, StartError};
+use mcp_rbac_tests::fixtures::{eventually, try_products, EVENTUALLY};
 use mcp_rbac_tests::idp::{jwt_parts, with_payload, MockServer, OidcProvider};
 use mcp_rbac_tests::{Mcp, Reply};
 use serde_json::{json, Value};
@@ -32,13 +31,14 @@ async fn products_with(issuer: &str, configure: impl Fn(&mut Cli)) -> Running {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut cli = Cli::defaults();
-        cli.port = port;
-        cli.stateless = true;
-        cli.issuer = Some(issuer.to_owned());
-        cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
-        configure(&mut cli);
-        match products::start(cli).await {
+        let started = try_products(|cli| {
+            cli.port = port;
+            cli.issuer = Some(issuer.to_owned());
+            cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
+            configure(cli);
+        })
+        .await;
+        match started {
             Ok(running) => {
                 assert_eq!(running.url, format!("http://127.0.0.1:{port}/mcp"));
                 return running;
@@ -285,11 +285,16 @@ async fn jwks_refresh_picks_up_oauth2_mock_server_key_rotation() {
     assert_eq!(jwt_parts(&after).0["kid"], new_kid.as_str());
     assert_eq!(jwks.kids(), first_kids, "nothing refetched yet");
 
-    tokio::time::sleep(Duration::from_millis(150)).await; // past the minimum refresh interval
-    let principal = verifier
-        .verify(&after)
-        .await
-        .expect("a token of the rotated key, after the JWKS refresh");
+    // Refused as an unknown key until the minimum refresh interval has passed; then the verifier
+    // refetches the JWKS and accepts it.
+    let principal = eventually("the rotated key", EVENTUALLY, || async {
+        match verifier.verify(&after).await {
+            Ok(principal) => Some(principal),
+            Err(AuthError::UnknownKey) => None,
+            Err(e) => panic!("a token of the rotated key: {e}"),
+        }
+    })
+    .await;
     assert_eq!(principal.subject(), "bob");
     assert!(principal.has_permission("Guest.Read"));
     assert!(!principal.has_permission("Admin.Write"));
@@ -477,14 +482,17 @@ async fn products_server_introspects_oidc_provider_opaque_tokens() {
     assert_eq!(server.counters.get("delete_product"), 1);
     server.shutdown().await;
 
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.issuer = Some(idp.issuer.clone());
-    cli.audience = Some("http://127.0.0.1:1/mcp".into());
-    cli.introspection_url = Some(idp.introspection_endpoint.clone());
-    cli.client_id = Some(idp.client_id().to_owned());
-    cli.client_secret = None;
-    let refused = products::start(cli).await.err().map(|e| e.to_string());
+    let refused = try_products(|cli| {
+        cli.stateless = false;
+        cli.issuer = Some(idp.issuer.clone());
+        cli.audience = Some("http://127.0.0.1:1/mcp".into());
+        cli.introspection_url = Some(idp.introspection_endpoint.clone());
+        cli.client_id = Some(idp.client_id().to_owned());
+        cli.client_secret = None;
+    })
+    .await
+    .err()
+    .map(|e| e.to_string());
     assert_eq!(
         refused.as_deref(),
         Some(

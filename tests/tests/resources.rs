@@ -2,15 +2,13 @@
 //! `resources/templates/list` filtered per caller, `resources/read` checked before anything is
 //! read, with the tools' denial shapes.
 
-use mcp_rbac_examples::products::{self, Catalog, Cli, Products, Running};
-use mcp_rbac_tests::{serve, Mcp, Reply};
+use mcp_rbac_examples::products::Running;
+use mcp_rbac_tests::fixtures::{products, serve_products};
+use mcp_rbac_tests::{Mcp, Reply, ServeOptions};
 use serde_json::{json, Value};
 
 async fn start(stateless: bool) -> Running {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = stateless;
-    products::start(cli).await.expect("products server starts")
+    products(|cli| cli.stateless = stateless).await
 }
 
 async fn read(mcp: &Mcp, uri: &str) -> Reply {
@@ -129,8 +127,7 @@ async fn undeclared_and_escaping_uris_are_not_found() {
 /// Without any authentication layer a read is refused (401), never allowed.
 #[tokio::test]
 async fn no_principal_is_refused() {
-    let catalog = Catalog::seeded();
-    let served = serve(move || Products::new(catalog.clone()), None).await;
+    let (served, _) = serve_products(ServeOptions::default()).await;
     let mcp = Mcp::new(&served.url, None);
     for uri in ["products://catalog", "products://nope"] {
         let reply = read(&mcp, uri).await;

@@ -4,30 +4,24 @@
 
 use std::collections::BTreeSet;
 
-use mcp_rbac_examples::products::{self, Cli, Products, Running};
+use mcp_rbac_examples::products::{Products, Running};
+use mcp_rbac_tests::fixtures::{metadata_url, products};
 use mcp_rbac_tests::{Mcp, Reply, PROTOCOL};
 use serde_json::{json, Value};
 
 async fn start(step_up: bool, stateless: bool) -> Running {
-    let mut cli = Cli::defaults();
-    cli.port = 0;
-    cli.stateless = stateless;
-    cli.step_up = step_up;
-    products::start(cli).await.expect("products server starts")
-}
-
-fn metadata_url(server: &Running) -> String {
-    format!(
-        "http://{}/.well-known/oauth-protected-resource/mcp",
-        server.addr
-    )
+    products(|cli| {
+        cli.stateless = stateless;
+        cli.step_up = step_up;
+    })
+    .await
 }
 
 /// The exact challenge for `scopes`.
 fn challenge(server: &Running, scopes: &str) -> String {
     format!(
         "Bearer error=\"insufficient_scope\", scope=\"{scopes}\", resource_metadata=\"{}\"",
-        metadata_url(server)
+        metadata_url(server.addr)
     )
 }
 
@@ -182,11 +176,16 @@ async fn what_the_layer_cannot_decide_still_meets_the_guard() {
         json!({"tool": "delete_product", "required": "Admin.Write"})
     );
 
-    // A batch is not a single call.
+    // A batch is not a single call: the layer passes it on, and rmcp refuses it (the 2025-11-25
+    // revision has no batches) with HTTP 415 and a plain-text reason; no challenge, no run.
     let batch = json!([{"jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {"name": "delete_product", "arguments": {"id": 3}}}]);
     let reply = guest.post(&batch).await;
-    assert_ne!(reply.status, 403, "{}", reply.raw);
+    assert_eq!(reply.status, 415, "{}", reply.raw);
+    assert_eq!(
+        reply.raw,
+        "fail to deserialize request body unrecognized JSON-RPC message"
+    );
     assert!(reply.header("www-authenticate").is_none());
 
     // Neither is JSON that does not parse.
@@ -200,8 +199,12 @@ async fn what_the_layer_cannot_decide_still_meets_the_guard() {
         .send()
         .await
         .expect("HTTP");
-    assert_ne!(reply.status().as_u16(), 403);
-    assert_ne!(reply.status().as_u16(), 500);
+    assert_eq!(reply.status().as_u16(), 415);
+    assert!(reply.headers().get("www-authenticate").is_none());
+    assert_eq!(
+        reply.text().await.expect("body"),
+        "fail to deserialize request body EOF while parsing an object at line 1 column 79"
+    );
 
     assert_eq!(server.counters.get("delete_product"), 0);
     server.shutdown().await;
@@ -261,7 +264,7 @@ async fn session_mode_challenges_too() {
 #[tokio::test]
 async fn the_metadata_scopes_come_from_the_manifest() {
     let server = start(true, true).await;
-    let doc: Value = reqwest::get(metadata_url(&server))
+    let doc: Value = reqwest::get(metadata_url(server.addr))
         .await
         .expect("metadata")
         .json()
@@ -304,17 +307,9 @@ mod nested {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
-    use axum::Router;
-    use mcp_rbac::bearer::{BearerAuthLayer, StepUpLayer};
-    use mcp_rbac::metadata::ProtectedResource;
     use mcp_rbac::testkit::DevIssuer;
-    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-    use rmcp::transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService,
-    };
+    use mcp_rbac_tests::{serve_with, ServeOptions, Served};
     use rmcp::ServerHandler;
-    use tokio_util::sync::CancellationToken;
-    use tower::Layer;
 
     #[derive(Clone, Default)]
     pub struct Vault {
@@ -333,63 +328,23 @@ mod nested {
     #[mcp_rbac::tool_handler]
     impl ServerHandler for Vault {}
 
-    pub struct Served {
-        pub url: String,
-        pub metadata_url: String,
-        pub issuer: DevIssuer,
-        pub vault: Vault,
-        stop: CancellationToken,
-    }
-
-    impl Drop for Served {
-        fn drop(&mut self) {
-            self.stop.cancel();
-        }
-    }
-
-    pub async fn serve() -> Served {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
-        let issuer = DevIssuer::generate("https://issuer.test", url.clone()).expect("issuer");
+    /// The vault behind the bearer and step-up layers, with an issuer its verifier trusts.
+    pub async fn serve() -> (Served, DevIssuer, Vault) {
+        let issuer =
+            DevIssuer::generate("https://issuer.test", "https://vault.test/mcp").expect("issuer");
         let verifier = Arc::new(issuer.verifier_builder().build().expect("verifier"));
-        let manifest = Vault::tool_router_manifest();
-        let resource = ProtectedResource::new(url.clone())
-            .expect("resource")
-            .authorization_server("https://issuer.test")
-            .scopes_from_manifest(&manifest);
-        let stop = CancellationToken::new();
         let vault = Vault::default();
         let shared = vault.clone();
-        let mcp = StreamableHttpService::new(
-            move || Ok(shared.clone()),
-            LocalSessionManager::default().into(),
-            StreamableHttpServerConfig::default()
-                .with_legacy_session_mode(false)
-                .with_json_response(true)
-                .with_cancellation_token(stop.child_token()),
-        );
-        let step_up = StepUpLayer::new(&manifest, &resource);
-        let app = Router::new()
-            .route_service(
-                "/mcp",
-                BearerAuthLayer::new(verifier, &resource).layer(step_up.layer(mcp)),
-            )
-            .merge(resource.router());
-        let token = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await;
-        });
-        Served {
-            metadata_url: resource.metadata_url(),
-            url,
-            issuer,
-            vault,
-            stop,
-        }
+        let served = serve_with(
+            move || shared.clone(),
+            ServeOptions {
+                step_up: Some(Vault::tool_router_manifest()),
+                authorization_server: Some("https://issuer.test".into()),
+                ..ServeOptions::verified_by(verifier)
+            },
+        )
+        .await;
+        (served, issuer, vault)
     }
 }
 
@@ -397,7 +352,7 @@ mod nested {
 /// `any`: the first, or the one the token already holds.
 #[tokio::test]
 async fn a_nested_requirement_challenges_with_every_scope_it_needs() {
-    let served = nested::serve().await;
+    let (served, issuer, vault) = nested::serve().await;
     let expect = |scopes: &str| {
         format!(
             "Bearer error=\"insufficient_scope\", scope=\"{scopes}\", resource_metadata=\"{}\"",
@@ -409,15 +364,13 @@ async fn a_nested_requirement_challenges_with_every_scope_it_needs() {
         ("Admin.Read", "Admin.Write Admin.Read"),
         ("Admin.Write", "Admin.Write Keys.Rotate"),
     ] {
-        let token = served.issuer.token(json!({"sub": "s", "scope": held}));
+        let token = issuer.token(json!({"sub": "s", "scope": held}));
         let reply = Mcp::new(&served.url, Some(&token))
             .call_tool("rotate_keys", json!({}))
             .await;
         assert_challenged(&reply, &expect(challenged), &token);
     }
-    let token = served
-        .issuer
-        .token(json!({"sub": "s", "scope": "Admin.Write Admin.Read"}));
+    let token = issuer.token(json!({"sub": "s", "scope": "Admin.Write Admin.Read"}));
     let reply = Mcp::new(&served.url, Some(&token))
         .call_tool("rotate_keys", json!({}))
         .await;
@@ -425,8 +378,5 @@ async fn a_nested_requirement_challenges_with_every_scope_it_needs() {
         reply.result().expect("result")["content"][0]["text"],
         "rotated"
     );
-    assert_eq!(
-        served.vault.runs.load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
+    assert_eq!(vault.runs.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
