@@ -463,3 +463,23 @@ async fn keys_not_for_verification_are_skipped_from_a_fetched_set() {
     let jwks = Jwks::load(idp.url()).await.unwrap();
     assert_eq!(jwks.kids(), ["k1"]);
 }
+
+/// `refresh()` fetches now, even when the clock has not moved since the last fetch.
+#[tokio::test]
+async fn an_explicit_refresh_fetches_on_a_standing_clock() {
+    let (k1, k2) = (
+        signer("rsa2048.pem", "k1"),
+        signer("rsa2048-other.pem", "k2"),
+    );
+    let clock = ManualClock::new(now());
+    let idp = Server::start(vec![k1.jwk.clone()], None).await;
+    let jwks = Jwks::builder(idp.url())
+        .clock(clock.clock())
+        .load()
+        .await
+        .unwrap();
+    idp.answer(Answer::Keys(vec![k1.jwk.clone(), k2.jwk.clone()], None));
+    assert_eq!(jwks.refresh().await.ok(), Some(true));
+    assert_eq!(idp.hits(), 2);
+    assert_eq!(jwks.kids(), ["k1", "k2"]);
+}

@@ -3,7 +3,7 @@
 //! interval so a stream of made-up `kid`s cannot make the server hammer the identity provider.
 //! A failed or nonsensical refresh keeps the last good keys.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -48,6 +48,8 @@ struct Inner {
     fetching: tokio::sync::Mutex<()>,
     /// A background refresh is spawned and not finished: requests do not spawn another.
     background: AtomicBool,
+    /// Fetches attempted so far: a caller that waited for `fetching` sees whether one ran.
+    attempts: AtomicU64,
 }
 
 /// Readings of the JWKS's [`Clock::monotonic`].
@@ -127,6 +129,7 @@ impl JwksBuilder {
                 }),
                 fetching: tokio::sync::Mutex::new(()),
                 background: AtomicBool::new(false),
+                attempts: AtomicU64::new(0),
             }),
         };
         jwks.fetch().await?;
@@ -198,9 +201,9 @@ impl Jwks {
     /// Fetches now, unless another fetch is running (then waits for it). `Ok(true)` when the
     /// key set changed. On failure the current keys stay.
     pub async fn refresh(&self) -> Result<bool, FetchError> {
-        let started = self.now();
+        let attempts = self.inner.attempts.load(Ordering::Acquire);
         let _one_at_a_time = self.inner.fetching.lock().await;
-        if self.timing().last_attempt >= started {
+        if self.inner.attempts.load(Ordering::Acquire) != attempts {
             return Ok(false); // fetched while this call waited
         }
         self.fetch_locked().await
@@ -274,6 +277,7 @@ impl Jwks {
     async fn fetch_locked(&self) -> Result<bool, FetchError> {
         let settings = &self.inner.settings;
         let attempt = self.now();
+        self.inner.attempts.fetch_add(1, Ordering::AcqRel);
         let result =
             remote::get_json_with::<JwkSet>(&self.inner.client, &self.inner.url, "JWK set").await;
         let (shortest, longest) = settings.max_age_bounds;
