@@ -265,16 +265,13 @@ impl IntrospectionVerifier {
             };
             self.introspect(token).await?
         };
-        let now = self.clock.unix_seconds();
-        let answer = self.principal_from_answer(claims, now);
-        if let (Err(AuthError::Rejected(reason)), Some(inactive), Some(digest)) =
-            (&answer, &self.inactive, digest)
+        if let (Some(Value::Bool(false)), Some(inactive), Some(digest)) =
+            (claims.get("active"), &self.inactive, digest)
         {
-            if reason == INACTIVE {
-                inactive.insert(digest, self.clock.monotonic() + self.negative_ttl);
-            }
+            inactive.insert(digest, self.clock.monotonic() + self.negative_ttl);
         }
-        let (principal, exp) = answer?;
+        let now = self.clock.unix_seconds();
+        let (principal, exp) = self.principal_from_answer(claims, now)?;
         if let Some(cache) = &self.cache {
             let mut lifetime = self.cache_ttl;
             if let Some(exp) = exp {
