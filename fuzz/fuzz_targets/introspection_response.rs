@@ -1,13 +1,13 @@
 //! RFC 7662 introspection responses, through the response handling the verifier runs on an
 //! endpoint's answer (`IntrospectionVerifier::__principal_from_response`, feature `fuzzing`),
-//! at a fixed clock so runs repeat. Two verifiers: one with an issuer and an audience
-//! configured, one with neither.
+//! at a fixed clock so runs repeat. Two verifiers, both with an audience (required): one with
+//! an issuer configured, one without.
 //!
 //! Checks: only a JSON object with `"active": true` is accepted; an accepted answer's subject
 //! is its `sub` (or, without one, its `client_id`), its `exp` is not past and its `nbf` not
-//! ahead (30 s leeway), and for the configured verifier its `iss` is trusted and its `aud`
-//! names us; every name in a well-typed `scope` is granted; a refusal never repeats a member
-//! value of 12 characters or more.
+//! ahead (30 s leeway), its `aud` names us, its `token_type` (if any) is an access token
+//! type, and for the configured verifier its `iss` is trusted; every name in a well-typed
+//! `scope` is granted; a refusal never repeats a member value of 12 characters or more.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -32,11 +32,11 @@ fn verifiers() -> &'static Verifiers {
         let builder = || {
             IntrospectionVerifier::builder("https://issuer.example/introspect")
                 .client_credentials("mcp", "fuzzing-client-secret")
+                .audience(AUDIENCE)
         };
         Verifiers {
             strict: builder()
                 .issuer(ISSUER)
-                .audience(AUDIENCE)
                 .build()
                 .expect("a valid configuration"),
             open: builder().build().expect("a valid configuration"),
@@ -96,12 +96,20 @@ fuzz_target!(|data: &[u8]| {
         }
         if strict {
             assert_eq!(claims.get("iss").and_then(Value::as_str), Some(ISSUER));
-            let named = match claims.get("aud") {
-                Some(Value::String(a)) => a == AUDIENCE,
-                Some(Value::Array(items)) => items.iter().any(|a| a == AUDIENCE),
-                _ => false,
-            };
-            assert!(named, "audience not named: {:?}", claims.get("aud"));
+        }
+        let named = match claims.get("aud") {
+            Some(Value::String(a)) => a == AUDIENCE,
+            Some(Value::Array(items)) => items.iter().any(|a| a == AUDIENCE),
+            _ => false,
+        };
+        assert!(named, "audience not named: {:?}", claims.get("aud"));
+        if let Some(token_type) = claims.get("token_type") {
+            let token_type = token_type.as_str().expect("a string token_type");
+            assert!(
+                ["bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token"]
+                    .contains(&token_type.to_ascii_lowercase().as_str()),
+                "not an access token: {token_type}"
+            );
         }
         if let Some(Value::String(scope)) = claims.get("scope") {
             for name in scope.split(' ').filter(|s| !s.is_empty()) {

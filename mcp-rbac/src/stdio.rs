@@ -184,8 +184,9 @@ pub async fn principal_from(
 pub struct WithPrincipal<S> {
     inner: S,
     principal: Option<Principal>,
-    /// `exp` of the token, in seconds since the epoch, when it had one.
-    expires_at: Option<u64>,
+    /// `exp` of the token, in seconds since the epoch, when it had one (read as the verifiers
+    /// read it: a fraction is rounded down; an `exp` that is not a number is already past).
+    expires_at: Option<i64>,
     expiry_logged: AtomicBool,
 }
 
@@ -195,7 +196,7 @@ impl<S> WithPrincipal<S> {
         let expires_at = principal
             .as_ref()
             .and_then(|p| p.claims().get("exp"))
-            .and_then(serde_json::Value::as_u64);
+            .map(|exp| crate::verify::json_numeric_date(exp).unwrap_or(i64::MIN));
         WithPrincipal {
             inner,
             principal,
@@ -213,7 +214,7 @@ impl<S> WithPrincipal<S> {
     /// `exp` has passed.
     pub fn principal_at(&self, now: u64) -> Option<&Principal> {
         match self.expires_at {
-            Some(exp) if now >= exp => None,
+            Some(exp) if i128::from(now) >= i128::from(exp) => None,
             _ => self.principal.as_ref(),
         }
     }
@@ -303,6 +304,22 @@ mod tests {
         );
         assert!(served.principal_at(1_000).is_none());
         assert!(served.principal_at(5_000).is_none());
+    }
+
+    #[test]
+    fn a_fractional_or_malformed_exp_expires_as_the_verifiers_read_it() {
+        // The verifiers accept `exp: 1900000000.5` and read it as 1900000000.
+        let mut claims = serde_json::Map::new();
+        claims.insert("exp".into(), serde_json::json!(1_900_000_000.5));
+        let served = WithPrincipal::new((), Some(Principal::builder("a").claims(claims).build()));
+        assert!(served.principal_at(1_899_999_999).is_some());
+        assert!(served.principal_at(1_900_000_000).is_none());
+        assert!(served.principal_at(u64::MAX).is_none());
+        // An `exp` a custom verifier left unreadable fails closed.
+        let mut claims = serde_json::Map::new();
+        claims.insert("exp".into(), "tomorrow".into());
+        let served = WithPrincipal::new((), Some(Principal::builder("b").claims(claims).build()));
+        assert!(served.principal_at(0).is_none());
     }
 
     #[test]

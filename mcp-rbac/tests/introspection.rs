@@ -1,6 +1,7 @@
 //! `IntrospectionVerifier` against a real RFC 7662 endpoint served on 127.0.0.1 by the test:
-//! client authentication, the mapping of answers to principals, the cache (hits, TTL, `exp`),
-//! and every way the endpoint can fail, each refusing the token without naming it.
+//! client authentication, the mapping of answers to principals, the caches (hits, TTL, `exp`,
+//! inactive answers) on a manual clock, the cap on requests in flight, and every way the
+//! endpoint can fail, each refusing the token without naming it.
 
 #![cfg(feature = "jwks")]
 
@@ -16,7 +17,8 @@ use axum::routing::post;
 use axum::Router;
 use base64::Engine;
 use mcp_rbac::verify::{
-    AuthError, IntrospectionConfigError, IntrospectionVerifier, TokenVerifier, TokenVerifierExt,
+    AuthError, IntrospectionConfigError, IntrospectionVerifier, IntrospectionVerifierBuilder,
+    ManualClock, TokenVerifier, TokenVerifierExt,
 };
 use mcp_rbac::{ClaimsMapping, RolePolicy};
 use serde_json::{json, Value};
@@ -25,6 +27,7 @@ const CLIENT_ID: &str = "mcp-products";
 const CLIENT_SECRET: &str = "s3cret/with+chars";
 const ISS: &str = "https://sso.example.com/realms/acme";
 const FAILED: &str = "token introspection failed";
+const AUDIENCE: &str = "mcp-products";
 
 fn now() -> u64 {
     SystemTime::now()
@@ -33,10 +36,11 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// The authorization server: answers by token, counts calls per token.
-#[derive(Default)]
+/// The authorization server: answers by token, counts calls per token. Tokens starting with
+/// `blocked-` wait for a permit of `gate` before answering inactive.
 struct Server {
     calls: Mutex<HashMap<String, usize>>,
+    gate: tokio::sync::Semaphore,
 }
 
 impl Server {
@@ -57,6 +61,7 @@ fn active(extra: Value) -> Value {
         "client_id": "mcp-inspector",
         "username": "alice",
         "token_type": "Bearer",
+        "typ": "Bearer",
         "iss": ISS,
         "aud": ["mcp-products", "account"],
         "exp": now() + 300,
@@ -110,6 +115,12 @@ async fn introspect(
         .entry(token.clone())
         .or_default() += 1;
     let json = |v: Value| axum::Json(v).into_response();
+    if token.starts_with("blocked-") {
+        if let Ok(permit) = server.gate.acquire().await {
+            permit.forget();
+        }
+        return json(json!({"active": false}));
+    }
     match token.as_str() {
         "active-user" | "cached-then-revoked" | "a+b/c=d&e %" => json(active(json!({}))),
         "expires-soon" => json(active(json!({"exp": now() + 1}))),
@@ -140,12 +151,18 @@ async fn introspect(
         "bad-client-id" => json(active(json!({"client_id": 7}))),
         "expired" => json(active(json!({"exp": now() - 120}))),
         "not-yet" => json(active(json!({"nbf": now() + 600}))),
+        "refresh-token" => json(active(json!({"token_type": "refresh_token"}))),
+        "keycloak-refresh" => json(active(json!({"typ": "Refresh", "token_type": null}))),
+        "dpop-bound" => json(active(json!({"token_type": "DPoP"}))),
         _ => json(json!({"active": false})),
     }
 }
 
 async fn start() -> (String, Arc<Server>) {
-    let server = Arc::new(Server::default());
+    let server = Arc::new(Server {
+        calls: Mutex::default(),
+        gate: tokio::sync::Semaphore::new(0),
+    });
     let app = Router::new()
         .route("/introspect", post(introspect))
         .with_state(server.clone());
@@ -171,9 +188,15 @@ fn policy() -> RolePolicy {
     .unwrap()
 }
 
-fn verifier(url: &str) -> IntrospectionVerifier {
+/// A builder with this resource server's credentials and audience.
+fn builder(url: &str) -> IntrospectionVerifierBuilder {
     IntrospectionVerifier::builder(url)
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .audience(AUDIENCE)
+}
+
+fn verifier(url: &str) -> IntrospectionVerifier {
+    builder(url)
         .claims(ClaimsMapping::keycloak("mcp-products").with_role_policy(policy()))
         .timeout(Duration::from_millis(500))
         .build()
@@ -225,15 +248,17 @@ async fn an_active_answer_is_a_principal_and_is_cached() {
 #[tokio::test]
 async fn cache_entries_expire_at_the_ttl() {
     let (url, server) = start().await;
-    let v = IntrospectionVerifier::builder(&url)
-        .client_credentials(CLIENT_ID, CLIENT_SECRET)
+    let clock = ManualClock::new(now());
+    let v = builder(&url)
         .cache_ttl(Duration::from_millis(300))
+        .clock(clock.clock())
         .build()
         .unwrap();
     v.verify("active-user").await.unwrap();
+    clock.advance(Duration::from_millis(299));
     v.verify("active-user").await.unwrap();
     assert_eq!(server.calls("active-user"), 1);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    clock.advance(Duration::from_millis(1));
     v.verify("active-user").await.unwrap();
     assert_eq!(
         server.calls("active-user"),
@@ -247,11 +272,13 @@ async fn cache_entries_expire_at_the_ttl() {
 #[tokio::test]
 async fn cache_entries_never_outlive_exp() {
     let (url, server) = start().await;
-    let v = verifier(&url); // TTL 60 s by default
+    // Not ahead of the server's clock, so the answer's `exp` (its now + 1 s) is 1 or 2 s away.
+    let clock = ManualClock::new(now());
+    let v = builder(&url).clock(clock.clock()).build().unwrap(); // TTL 60 s by default
     v.verify("expires-soon").await.unwrap();
     v.verify("expires-soon").await.unwrap();
     assert_eq!(server.calls("expires-soon"), 1);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    clock.advance(Duration::from_secs(2));
     v.verify("expires-soon").await.unwrap();
     assert_eq!(
         server.calls("expires-soon"),
@@ -263,11 +290,7 @@ async fn cache_entries_never_outlive_exp() {
 #[tokio::test]
 async fn a_ttl_of_zero_turns_the_cache_off() {
     let (url, server) = start().await;
-    let v = IntrospectionVerifier::builder(&url)
-        .client_credentials(CLIENT_ID, CLIENT_SECRET)
-        .cache_ttl(Duration::ZERO)
-        .build()
-        .unwrap();
+    let v = builder(&url).cache_ttl(Duration::ZERO).build().unwrap();
     for _ in 0..3 {
         v.verify("active-user").await.unwrap();
     }
@@ -275,16 +298,89 @@ async fn a_ttl_of_zero_turns_the_cache_off() {
 }
 
 #[tokio::test]
-async fn inactive_tokens_are_refused_and_never_cached() {
+async fn an_inactive_answer_is_reused_for_the_negative_ttl() {
     let (url, server) = start().await;
-    let v = verifier(&url);
+    let clock = ManualClock::new(now());
+    let v = builder(&url)
+        .negative_cache_ttl(Duration::from_secs(10))
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    let inactive = || AuthError::Rejected("token is not active".into());
+    for _ in 0..5 {
+        assert_eq!(v.verify("inactive").await.unwrap_err(), inactive());
+    }
+    assert_eq!(server.calls("inactive"), 1, "one request within the TTL");
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(v.verify("inactive").await.unwrap_err(), inactive());
+    assert_eq!(server.calls("inactive"), 2, "asked again after the TTL");
+    // Failures are not inactive answers: never remembered.
     for _ in 0..2 {
+        assert!(v.verify("server-error").await.is_err());
+    }
+    assert_eq!(server.calls("server-error"), 2);
+
+    let off = builder(&url)
+        .negative_cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(off.verify("inactive").await.unwrap_err(), inactive());
+    }
+    assert_eq!(server.calls("inactive"), 4);
+}
+
+#[tokio::test]
+async fn requests_beyond_the_cap_do_not_reach_the_server() {
+    let (url, server) = start().await;
+    let v = Arc::new(
+        builder(&url)
+            .max_concurrent_requests(2)
+            .queue_wait(Duration::from_millis(50))
+            .build()
+            .unwrap(),
+    );
+    let in_flight: Vec<_> = ["blocked-1", "blocked-2"]
+        .into_iter()
+        .map(|token| {
+            let v = v.clone();
+            tokio::spawn(async move { v.verify(token).await })
+        })
+        .collect();
+    // Both reach the server and stay there (the gate is closed).
+    for _ in 0..500 {
+        if server.total_calls() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.total_calls(), 2);
+    // The third finds no free slot within the queue wait: refused without a request.
+    assert_eq!(
+        v.verify("blocked-3").await.unwrap_err(),
+        AuthError::Rejected("token introspection is busy".into())
+    );
+    assert_eq!(server.calls("blocked-3"), 0);
+    server.gate.add_permits(3);
+    for task in in_flight {
+        assert!(task.await.unwrap().is_err(), "the fake answers inactive");
+    }
+    // With the slots free again, it is asked.
+    assert!(v.verify("blocked-3").await.is_err());
+    assert_eq!(server.calls("blocked-3"), 1);
+}
+
+#[tokio::test]
+async fn only_access_tokens_are_accepted() {
+    let (url, _server) = start().await;
+    let v = verifier(&url);
+    for token in ["refresh-token", "keycloak-refresh", "dpop-bound"] {
         assert_eq!(
-            v.verify("inactive").await.unwrap_err(),
-            AuthError::Rejected("token is not active".into())
+            v.verify(token).await.unwrap_err(),
+            AuthError::NotAnAccessToken,
+            "{token}"
         );
     }
-    assert_eq!(server.calls("inactive"), 2);
 }
 
 #[tokio::test]
@@ -313,6 +409,7 @@ async fn endpoint_failures_fail_closed_without_naming_the_token() {
     // Wrong client credentials: the endpoint answers 401 and the token is refused.
     let wrong = IntrospectionVerifier::builder(&url)
         .client_credentials(CLIENT_ID, "not-the-secret")
+        .audience(AUDIENCE)
         .build()
         .unwrap();
     let before = server.total_calls();
@@ -333,6 +430,7 @@ async fn endpoint_failures_fail_closed_without_naming_the_token() {
     };
     let down = IntrospectionVerifier::builder(format!("http://{closed}/introspect"))
         .client_credentials(CLIENT_ID, CLIENT_SECRET)
+        .audience(AUDIENCE)
         .build()
         .unwrap();
     assert_eq!(
@@ -342,14 +440,9 @@ async fn endpoint_failures_fail_closed_without_naming_the_token() {
 }
 
 #[tokio::test]
-async fn issuer_and_audience_are_checked_when_configured() {
+async fn the_issuer_is_checked_when_configured_the_audience_always() {
     let (url, _server) = start().await;
-    let strict = IntrospectionVerifier::builder(&url)
-        .client_credentials(CLIENT_ID, CLIENT_SECRET)
-        .issuer(ISS)
-        .audience("mcp-products")
-        .build()
-        .unwrap();
+    let strict = builder(&url).issuer(ISS).build().unwrap();
     assert!(strict.verify("active-user").await.is_ok());
     assert_eq!(
         strict.verify("wrong-iss").await.unwrap_err(),
@@ -364,10 +457,13 @@ async fn issuer_and_audience_are_checked_when_configured() {
         AuthError::WrongAudience
     );
 
-    let lenient = verifier(&url);
-    assert!(lenient.verify("wrong-iss").await.is_ok());
-    assert!(lenient.verify("wrong-aud").await.is_ok());
-    assert!(lenient.verify("no-iss").await.is_ok());
+    let any_issuer = verifier(&url);
+    assert!(any_issuer.verify("wrong-iss").await.is_ok());
+    assert!(any_issuer.verify("no-iss").await.is_ok());
+    assert_eq!(
+        any_issuer.verify("wrong-aud").await.unwrap_err(),
+        AuthError::WrongAudience
+    );
 }
 
 #[tokio::test]
@@ -413,11 +509,7 @@ async fn claims_of_active_answers_are_checked() {
 #[tokio::test]
 async fn oversized_tokens_are_refused_before_any_request() {
     let (url, server) = start().await;
-    let v = IntrospectionVerifier::builder(&url)
-        .client_credentials(CLIENT_ID, CLIENT_SECRET)
-        .max_token_bytes(64)
-        .build()
-        .unwrap();
+    let v = builder(&url).max_token_bytes(64).build().unwrap();
     assert_eq!(
         v.verify(&"t".repeat(65)).await.unwrap_err(),
         AuthError::TooLarge(64)
@@ -460,11 +552,25 @@ async fn validation_runs_on_cached_answers_too() {
 }
 
 #[test]
-fn missing_credentials_are_a_configuration_error() {
+fn missing_credentials_or_audience_are_configuration_errors() {
+    let endpoint = "https://idp.example/introspect";
     assert_eq!(
-        IntrospectionVerifier::builder("https://idp.example/introspect")
+        IntrospectionVerifier::builder(endpoint)
+            .audience(AUDIENCE)
             .build()
             .unwrap_err(),
         IntrospectionConfigError::NoCredentials
+    );
+    let no_audience = IntrospectionVerifier::builder(endpoint).client_credentials(CLIENT_ID, "s");
+    assert_eq!(
+        no_audience.build().unwrap_err(),
+        IntrospectionConfigError::NoAudience
+    );
+    let empty = IntrospectionVerifier::builder(endpoint)
+        .client_credentials(CLIENT_ID, "s")
+        .audience("");
+    assert_eq!(
+        empty.build().unwrap_err(),
+        IntrospectionConfigError::NoAudience
     );
 }

@@ -1,6 +1,7 @@
 //! `Jwks` against a real HTTP JWKS endpoint whose answers the test controls: rotation on an
 //! unknown `kid`, the refresh rate limit, `Cache-Control: max-age`, outages and garbage, header
-//! URLs that must never be fetched, and the verified-token cache following the key set.
+//! URLs that must never be fetched, and the verified-token cache following the key set. Time
+//! moves on a manual clock; background fetches are awaited by polling what they change.
 #![cfg(feature = "jwks")]
 
 use std::hash::BuildHasher as _;
@@ -16,7 +17,8 @@ use axum::Router;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use mcp_rbac::verify::{
-    install_crypto_provider, Algorithm, AuthError, Jwks, JwtVerifier, TokenVerifier,
+    install_crypto_provider, Algorithm, AuthError, Clock, Jwks, JwtVerifier, ManualClock,
+    TokenVerifier,
 };
 use serde_json::json;
 
@@ -71,18 +73,27 @@ impl Server {
         format!("{}/jwks", self.base)
     }
 
-    /// Waits (up to 3 s) for the endpoint to have been fetched `n` times.
+    /// Waits (up to 5 s) for the endpoint to have been fetched `n` times.
     async fn wait_for_hits(&self, n: usize) -> usize {
-        for _ in 0..300 {
+        for _ in 0..500 {
             if self.hits() >= n {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        // Let a fetch that has been answered finish installing its keys.
-        tokio::time::sleep(Duration::from_millis(50)).await;
         self.hits()
     }
+}
+
+/// Waits (up to 5 s) for a background fetch to have installed `kids`.
+async fn wait_for_kids(jwks: &Jwks, kids: &[&str]) -> Vec<String> {
+    for _ in 0..500 {
+        if jwks.kids() == kids {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    jwks.kids()
 }
 
 async fn jwks(State(idp): State<Arc<Idp>>) -> Response {
@@ -160,6 +171,10 @@ impl Signer {
 }
 
 fn verifier(jwks: Jwks, cache_bytes: u64) -> JwtVerifier {
+    verifier_on(jwks, cache_bytes, Clock::system())
+}
+
+fn verifier_on(jwks: Jwks, cache_bytes: u64, clock: Clock) -> JwtVerifier {
     JwtVerifier::builder()
         .issuer(ISS)
         .audience(AUD)
@@ -167,6 +182,7 @@ fn verifier(jwks: Jwks, cache_bytes: u64) -> JwtVerifier {
         .jwks(jwks)
         .leeway(Duration::ZERO)
         .token_cache_bytes(cache_bytes)
+        .clock(clock)
         .build()
         .unwrap()
 }
@@ -177,8 +193,8 @@ async fn subject(v: &JwtVerifier, token: &str) -> Result<String, AuthError> {
 
 #[tokio::test]
 async fn unknown_kid_refreshes_at_most_once_per_interval() {
-    // Long enough that a loaded machine verifies the whole burst inside one interval.
     const INTERVAL: Duration = Duration::from_secs(2);
+    let clock = ManualClock::new(now());
     let (k1, k2) = (
         signer("rsa2048.pem", "k1"),
         signer("rsa2048-other.pem", "k2"),
@@ -191,11 +207,12 @@ async fn unknown_kid_refreshes_at_most_once_per_interval() {
     let idp = Server::start(vec![k1.jwk.clone()], None).await;
     let jwks = Jwks::builder(idp.url())
         .min_refresh_interval(INTERVAL)
+        .clock(clock.clock())
         .load()
         .await
         .unwrap();
     assert_eq!(idp.hits(), 1);
-    let v = verifier(jwks.clone(), 0);
+    let v = verifier_on(jwks.clone(), 0, clock.clock());
     assert_eq!(subject(&v, &k1.token()).await.as_deref(), Ok("k1"));
 
     // The issuer rotates in k2; within the interval the new kid is refused without a fetch.
@@ -203,7 +220,10 @@ async fn unknown_kid_refreshes_at_most_once_per_interval() {
     assert_eq!(subject(&v, &k2.token()).await, Err(AuthError::UnknownKey));
     assert_eq!(idp.hits(), 1);
 
-    tokio::time::sleep(INTERVAL + Duration::from_millis(100)).await;
+    clock.advance(INTERVAL - Duration::from_millis(1));
+    assert_eq!(subject(&v, &k2.token()).await, Err(AuthError::UnknownKey));
+    assert_eq!(idp.hits(), 1, "not before the interval has passed");
+    clock.advance(Duration::from_millis(1));
     assert_eq!(subject(&v, &k2.token()).await.as_deref(), Ok("k2"));
     assert_eq!(idp.hits(), 2);
     assert_eq!(jwks.kids(), ["k1", "k2"]);
@@ -213,7 +233,7 @@ async fn unknown_kid_refreshes_at_most_once_per_interval() {
     assert!(refused.iter().all(|r| r == &Err(AuthError::UnknownKey)));
     assert_eq!(idp.hits(), 2, "no fetch inside the interval");
 
-    tokio::time::sleep(INTERVAL + Duration::from_millis(100)).await;
+    clock.advance(INTERVAL);
     let refused = futures::future::join_all(spray.iter().map(|t| subject(&v, t))).await;
     assert!(refused.iter().all(|r| r == &Err(AuthError::UnknownKey)));
     assert_eq!(idp.hits(), 3, "one fetch for the whole burst");
@@ -250,17 +270,19 @@ async fn an_outage_or_garbage_keeps_the_last_good_keys() {
 #[tokio::test]
 async fn max_age_schedules_a_background_refresh() {
     let k1 = signer("rsa2048.pem", "k1");
+    let clock = ManualClock::new(now());
     let idp = Server::start(vec![k1.jwk.clone()], Some("public, max-age=1")).await;
     let jwks = Jwks::builder(idp.url())
         .min_refresh_interval(Duration::from_millis(100))
         .max_age_bounds(Duration::from_secs(1), Duration::from_secs(3600))
+        .clock(clock.clock())
         .load()
         .await
         .unwrap();
-    let v = verifier(jwks, 0);
+    let v = verifier_on(jwks, 0, clock.clock());
     assert!(subject(&v, &k1.token()).await.is_ok());
     assert_eq!(idp.hits(), 1, "fresh keys are not fetched again");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_secs(1));
     assert!(
         subject(&v, &k1.token()).await.is_ok(),
         "stale keys still serve"
@@ -272,14 +294,49 @@ async fn max_age_schedules_a_background_refresh() {
     let jwks = Jwks::builder(idp.url())
         .min_refresh_interval(Duration::from_millis(100))
         .max_age_bounds(Duration::from_secs(1), Duration::from_secs(3600))
+        .clock(clock.clock())
         .load()
         .await
         .unwrap();
-    let v = verifier(jwks, 0);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(subject(&v, &k1.token()).await.is_ok());
+    let v = verifier_on(jwks, 0, clock.clock());
+    clock.advance(Duration::from_millis(3_599_900));
+    assert!(subject(&v, &k1.token_with(now() + 7200, |_| {}))
+        .await
+        .is_ok());
+    // Nothing observable happens when no fetch starts: give one that did time to arrive.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(idp.hits(), 1);
+}
+
+/// With only cached tokens arriving, a key removed from the JWKS stops being accepted within
+/// one refresh interval (the `max-age` of the set).
+#[tokio::test]
+async fn a_removed_key_stops_cached_tokens_within_one_refresh_interval() {
+    let (k1, k2) = (
+        signer("rsa2048.pem", "k1"),
+        signer("rsa2048-other.pem", "k2"),
+    );
+    let clock = ManualClock::new(now());
+    let idp = Server::start(vec![k1.jwk.clone(), k2.jwk.clone()], Some("max-age=60")).await;
+    let jwks = Jwks::builder(idp.url())
+        .max_age_bounds(Duration::from_secs(60), Duration::from_secs(3600))
+        .clock(clock.clock())
+        .load()
+        .await
+        .unwrap();
+    let v = verifier_on(jwks.clone(), DEFAULT_BYTES, clock.clock());
+    let t1 = k1.token_with(now() + 3600, |_| {});
+    assert_eq!(subject(&v, &t1).await.as_deref(), Ok("k1"));
+    idp.answer(Answer::Keys(vec![k2.jwk.clone()], Some("max-age=60")));
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(subject(&v, &t1).await.as_deref(), Ok("k1"), "cached");
+    assert_eq!(idp.hits(), 1, "fresh keys are not fetched");
+    clock.advance(Duration::from_secs(1));
+    // The set is stale: the cache hit starts a refresh in the background.
+    assert_eq!(subject(&v, &t1).await.as_deref(), Ok("k1"));
+    assert_eq!(wait_for_kids(&jwks, &["k2"]).await, ["k2"]);
+    assert_eq!(subject(&v, &t1).await, Err(AuthError::UnknownKey));
+    assert_eq!(idp.hits(), 2);
 }
 
 #[tokio::test]
@@ -319,18 +376,20 @@ async fn a_cached_token_is_refused_once_its_key_leaves_the_jwks() {
         signer("rsa2048-other.pem", "k2"),
     );
     // Through an unknown-kid refresh.
+    let clock = ManualClock::new(now());
     let idp = Server::start(vec![k1.jwk.clone(), k2.jwk.clone()], None).await;
     let jwks = Jwks::builder(idp.url())
         .min_refresh_interval(Duration::from_millis(200))
+        .clock(clock.clock())
         .load()
         .await
         .unwrap();
-    let v = verifier(jwks, DEFAULT_BYTES);
+    let v = verifier_on(jwks, DEFAULT_BYTES, clock.clock());
     let (t1, t2) = (k1.token(), k2.token());
     assert_eq!(subject(&v, &t1).await.as_deref(), Ok("k1"));
     assert_eq!(subject(&v, &t1).await.as_deref(), Ok("k1"), "cached");
     idp.answer(Answer::Keys(vec![k2.jwk.clone()], None));
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(Duration::from_millis(200));
     assert_eq!(
         subject(&v, &k2.token_as("k3")).await,
         Err(AuthError::UnknownKey)
@@ -344,15 +403,17 @@ async fn a_cached_token_is_refused_once_its_key_leaves_the_jwks() {
     let jwks = Jwks::builder(idp.url())
         .min_refresh_interval(Duration::from_millis(100))
         .max_age_bounds(Duration::from_secs(1), Duration::from_secs(60))
+        .clock(clock.clock())
         .load()
         .await
         .unwrap();
-    let v = verifier(jwks, DEFAULT_BYTES);
+    let v = verifier_on(jwks.clone(), DEFAULT_BYTES, clock.clock());
     assert_eq!(subject(&v, &t1).await.as_deref(), Ok("k1"));
     idp.answer(Answer::Keys(vec![k2.jwk.clone()], Some("max-age=1")));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_secs(1));
     assert_eq!(subject(&v, &t2).await.as_deref(), Ok("k2"));
-    assert_eq!(idp.wait_for_hits(2).await, 2);
+    assert_eq!(wait_for_kids(&jwks, &["k2"]).await, ["k2"]);
+    assert_eq!(idp.hits(), 2);
     assert_eq!(subject(&v, &t1).await, Err(AuthError::UnknownKey));
 }
 
@@ -361,11 +422,22 @@ async fn a_cached_token_still_expires() {
     let k1 = signer("rsa2048.pem", "k1");
     let idp = Server::start(vec![k1.jwk.clone()], None).await;
     let jwks = Jwks::load(idp.url()).await.unwrap();
-    let v = verifier(jwks, DEFAULT_BYTES);
-    let token = k1.token_with(now() + 1, |_| {});
+    let clock = ManualClock::new(now());
+    let v = verifier_on(jwks, DEFAULT_BYTES, clock.clock());
+    let exp = now() + 1;
+    let token = k1.token_with(exp, |_| {});
     assert_eq!(subject(&v, &token).await.as_deref(), Ok("k1"));
     assert_eq!(subject(&v, &token).await.as_deref(), Ok("k1"));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Leeway zero: the last second it serves is `exp` itself.
+    clock.advance(Duration::from_secs(
+        exp - clock.clock().unix_seconds() as u64,
+    ));
+    assert_eq!(
+        subject(&v, &token).await.as_deref(),
+        Ok("k1"),
+        "cached at exp"
+    );
+    clock.advance(Duration::from_secs(1));
     assert_eq!(subject(&v, &token).await, Err(AuthError::Expired));
     assert_eq!(subject(&v, &token).await, Err(AuthError::Expired));
 }
@@ -378,4 +450,36 @@ async fn a_jwks_that_does_not_load_is_an_error() {
     idp.answer(Answer::Status(503));
     let err = Jwks::load(idp.url()).await.unwrap_err().to_string();
     assert!(err.contains("503"), "{err}");
+}
+
+/// A remotely fetched set with a key not meant for verification: that key is skipped (with a
+/// warning naming its kid), the others load.
+#[tokio::test]
+async fn keys_not_for_verification_are_skipped_from_a_fetched_set() {
+    let k1 = signer("rsa2048.pem", "k1");
+    let mut enc = signer("rsa2048-other.pem", "enc-1").jwk;
+    enc.common.key_operations = Some(vec![jsonwebtoken::jwk::KeyOperations::Encrypt]);
+    let idp = Server::start(vec![enc, k1.jwk.clone()], None).await;
+    let jwks = Jwks::load(idp.url()).await.unwrap();
+    assert_eq!(jwks.kids(), ["k1"]);
+}
+
+/// `refresh()` fetches now, even when the clock has not moved since the last fetch.
+#[tokio::test]
+async fn an_explicit_refresh_fetches_on_a_standing_clock() {
+    let (k1, k2) = (
+        signer("rsa2048.pem", "k1"),
+        signer("rsa2048-other.pem", "k2"),
+    );
+    let clock = ManualClock::new(now());
+    let idp = Server::start(vec![k1.jwk.clone()], None).await;
+    let jwks = Jwks::builder(idp.url())
+        .clock(clock.clock())
+        .load()
+        .await
+        .unwrap();
+    idp.answer(Answer::Keys(vec![k1.jwk.clone(), k2.jwk.clone()], None));
+    assert_eq!(jwks.refresh().await.ok(), Some(true));
+    assert_eq!(idp.hits(), 2);
+    assert_eq!(jwks.kids(), ["k1", "k2"]);
 }

@@ -14,7 +14,8 @@ use serde_json::{json, Map, Value};
 
 const ISS: &str = "https://issuer.test";
 const AUD: &str = "https://mcp.test/mcp";
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-hmac";
+/// Long enough for HS512 (RFC 7518 §3.2: at least the hash's size).
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const LEEWAY: u64 = 30;
 
 fn read(name: &str) -> Vec<u8> {

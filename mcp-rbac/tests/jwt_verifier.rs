@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 const ISS: &str = "https://issuer.test";
 const AUD: &str = "https://mcp.test/mcp";
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-hmac";
+/// Long enough for HS512 (RFC 7518 §3.2: at least the hash's size).
+const LONG_SECRET: &[u8] = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn key(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -119,11 +121,14 @@ async fn every_asymmetric_algorithm_with_pem_keys() {
 #[tokio::test]
 async fn every_hmac_algorithm_with_a_secret() {
     for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
-        let v = verifier(&[alg], vec![VerificationKey::hmac_secret(SECRET).unwrap()]);
+        let v = verifier(
+            &[alg],
+            vec![VerificationKey::hmac_secret(LONG_SECRET).unwrap()],
+        );
         let token = sign(
             alg,
             None,
-            &EncodingKey::from_secret(SECRET),
+            &EncodingKey::from_secret(LONG_SECRET),
             &claims(json!({})),
         );
         assert_eq!(check(&v, &token).await, Ok("alice".into()), "{alg:?}");
@@ -140,6 +145,106 @@ async fn every_hmac_algorithm_with_a_secret() {
         );
     }
     assert!(VerificationKey::hmac_secret(b"short").is_err());
+}
+
+/// RFC 7518 §3.2: an HMAC key at least as long as the hash, 32 / 48 / 64 bytes.
+#[test]
+fn hmac_secrets_must_be_as_long_as_the_hash() {
+    let build = |alg: Algorithm, len: usize| {
+        JwtVerifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .algorithms([alg])
+            .key(VerificationKey::hmac_secret(&LONG_SECRET[..len]).unwrap())
+            .build()
+            .map(|_| ())
+    };
+    let short = |algorithm, min_bytes| {
+        Err(ConfigError::ShortSecret {
+            algorithm,
+            min_bytes,
+        })
+    };
+    assert_eq!(build(Algorithm::HS256, 32), Ok(()));
+    assert_eq!(build(Algorithm::HS384, 32), short(Algorithm::HS384, 48));
+    assert_eq!(build(Algorithm::HS384, 47), short(Algorithm::HS384, 48));
+    assert_eq!(build(Algorithm::HS384, 48), Ok(()));
+    assert_eq!(build(Algorithm::HS512, 48), short(Algorithm::HS512, 64));
+    assert_eq!(build(Algorithm::HS512, 63), short(Algorithm::HS512, 64));
+    assert_eq!(build(Algorithm::HS512, 64), Ok(()));
+    assert_eq!(
+        VerificationKey::hmac_secret(&LONG_SECRET[..31]).err(),
+        Some(mcp_rbac::verify::KeyError::ShortSecret)
+    );
+}
+
+/// A JWK is trusted only for what it says it is for: `use`, `key_ops` and `crv` agree with
+/// verifying signatures of its algorithm.
+#[test]
+fn jwks_not_meant_for_verification_are_refused() {
+    let (x, y) = (jwk_x("p256.pub.pem"), jwk_y("p256.pub.pem"));
+    let load = |extra: Value| {
+        let mut jwk = json!({"kty": "EC", "crv": "P-256", "kid": "ec-1", "x": x, "y": y});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            jwk[k] = v;
+        }
+        let jwk: Jwk = serde_json::from_value(jwk).unwrap();
+        VerificationKey::from_jwk(&jwk)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(load(json!({})), Ok(()));
+    assert_eq!(
+        load(json!({"alg": "ES256", "use": "sig", "key_ops": ["verify"]})),
+        Ok(())
+    );
+    for (bad, why) in [
+        (json!({"use": "enc"}), "`use` is not `sig`"),
+        (json!({"key_ops": ["sign"]}), "`key_ops` lacks `verify`"),
+        (
+            json!({"key_ops": ["encrypt", "wrapKey"]}),
+            "`key_ops` lacks `verify`",
+        ),
+        (
+            json!({"alg": "ES384"}),
+            "`alg` does not match the curve `crv`",
+        ),
+        (
+            json!({"crv": "P-384"}),
+            "the point is not on the curve `crv` names",
+        ),
+        (json!({"crv": "P-521"}), "`crv` is not P-256 or P-384"),
+        (json!({"crv": "Ed25519"}), "`crv` is not P-256 or P-384"),
+    ] {
+        let err = load(bad.clone()).unwrap_err();
+        assert!(err.contains(why) && err.contains("ec-1"), "{bad}: {err}");
+    }
+    // An OKP key must be an Ed25519 key.
+    let okp: Jwk = serde_json::from_value(json!({
+        "kty": "OKP", "crv": "P-256", "kid": "okp-1",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+    }))
+    .unwrap();
+    let err = VerificationKey::from_jwk(&okp).unwrap_err().to_string();
+    assert!(err.contains("`crv` is not Ed25519"), "{err}");
+    // Without `alg`, the curve binds the key: a P-256 key is no ES384 key.
+    let p256: Jwk =
+        serde_json::from_value(json!({"kty": "EC", "crv": "P-256", "kid": "ec-1", "x": x, "y": y}))
+            .unwrap();
+    let build = |alg| {
+        JwtVerifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .algorithms([alg])
+            .key(VerificationKey::from_jwk(&p256).unwrap())
+            .build()
+            .map(|_| ())
+    };
+    assert_eq!(build(Algorithm::ES256), Ok(()));
+    assert_eq!(
+        build(Algorithm::ES384),
+        Err(ConfigError::UnusableKey("ec-1".into()))
+    );
 }
 
 #[tokio::test]
@@ -197,18 +302,18 @@ async fn jwk_keys_select_by_kid() {
         .await,
         Ok("alice".into())
     );
-    let other = EncodingKey::from_ec_pem(&key("p384.pem")).unwrap();
-    assert!(check(
-        &v,
-        &sign(
-            Algorithm::ES384,
-            Some("idp-key-7"),
-            &other,
-            &claims(json!({}))
-        )
-    )
-    .await
-    .is_err());
+    // Another key of the same algorithm: only the signature tells them apart.
+    let other = EncodingKey::from_ec_pem(&key("p256-other.pem")).unwrap();
+    for kid in [Some("idp-key-7"), None] {
+        let refused = check(&v, &sign(Algorithm::ES256, kid, &other, &claims(json!({})))).await;
+        assert!(
+            matches!(
+                refused,
+                Err(AuthError::BadSignature | AuthError::UnknownKey)
+            ),
+            "{kid:?}: {refused:?}"
+        );
+    }
     // A symmetric JWK is never a verification key.
     let oct: Jwk =
         serde_json::from_value(json!({"kty": "oct", "k": "c2VjcmV0", "kid": "o"})).unwrap();
@@ -535,7 +640,10 @@ async fn the_audience_can_be_read_from_client_id() {
     };
     let cognito = build(Some("client_id")).unwrap();
     let token = |client: &str| {
-        let c = claims(json!({"aud": null, "client_id": client, "cognito:groups": ["admin"]}));
+        let c = claims(
+            json!({"aud": null, "client_id": client, "token_use": "access",
+                              "cognito:groups": ["admin"]}),
+        );
         sign(Algorithm::HS256, None, &secret, &c)
     };
     let p = cognito

@@ -6,6 +6,9 @@
 //!   both answer the same 401.
 //! - `POST /refresh` `{"refresh_token"}` → a new pair; the presented token is spent, and
 //!   presenting a spent one revokes every token of that login (see [`refresh`]).
+//! - Password checks (Argon2) run one per core, with at most [`MAX_QUEUED_LOGINS`] logins
+//!   waiting; more answer 503 with `Retry-After`. The refresh table holds only live logins (at
+//!   most [`refresh::MAX_FAMILIES`]) and a few spent tokens of each.
 //! - `GET /jwks`, `GET /.well-known/oauth-authorization-server` (RFC 8414, with `jwks_uri`).
 //!   No OpenID discovery document: this issuer makes no ID tokens.
 //!
@@ -34,7 +37,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use refresh::RefreshTokens;
-use routes::IssuerState;
+use routes::{IssuerState, LoginGate};
+
+/// Logins that may wait for a password check; more are answered 503 with `Retry-After`.
+pub const MAX_QUEUED_LOGINS: usize = 64;
 
 /// Why the issuer did not start.
 #[derive(Debug, thiserror::Error)]
@@ -126,8 +132,9 @@ pub async fn start(args: ServeArgs) -> Result<Running, StartError> {
         users,
         refresh: RefreshTokens::new(args.refresh_ttl),
         access_ttl_secs: args.access_ttl,
-        hashing: tokio::sync::Semaphore::new(
+        logins: LoginGate::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
+            MAX_QUEUED_LOGINS,
         ),
     });
     let app = routes::router(state);

@@ -30,9 +30,43 @@ pub struct IssuerState {
     pub(super) users: Users,
     pub(super) refresh: RefreshTokens,
     pub(super) access_ttl_secs: u64,
-    /// One Argon2 check per core at a time: a burst of logins queues instead of starving the
-    /// server of CPU.
-    pub(super) hashing: tokio::sync::Semaphore,
+    /// Argon2 checks: a few at a time, a bounded queue behind them.
+    pub(super) logins: LoginGate,
+}
+
+/// Bounds password checks: `workers` Argon2 checks at a time (one per core, so a burst does not
+/// starve the server of CPU) and at most `queue` more logins waiting; a login beyond that is
+/// answered 503 at once instead of waiting in an unbounded queue.
+pub struct LoginGate {
+    /// Held by every login from admission to its answer: workers + queue in all.
+    admitted: Arc<tokio::sync::Semaphore>,
+    /// Held while hashing.
+    hashing: tokio::sync::Semaphore,
+}
+
+/// A login admitted through the gate; dropping it leaves the queue.
+pub struct Admitted {
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl LoginGate {
+    /// `workers` (at least 1) checks at a time and `queue` more waiting.
+    pub fn new(workers: usize, queue: usize) -> Self {
+        let workers = workers.max(1);
+        LoginGate {
+            admitted: Arc::new(tokio::sync::Semaphore::new(workers.saturating_add(queue))),
+            hashing: tokio::sync::Semaphore::new(workers),
+        }
+    }
+
+    /// A place in line, or `None` when the line is full.
+    pub fn admit(&self) -> Option<Admitted> {
+        self.admitted
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|place| Admitted { _place: place })
+    }
 }
 
 /// The routes, ready to serve.
@@ -72,8 +106,20 @@ async fn login(
             "username or password is too long",
         );
     }
+    let Some(_in_line) = state.logins.admit() else {
+        tracing::info!("login refused: too many logins waiting");
+        return (
+            [(header::RETRY_AFTER, "1")],
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many logins at once; retry shortly",
+            ),
+        )
+            .into_response();
+    };
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let Ok(_permit) = state.hashing.acquire().await else {
+    let Ok(_permit) = state.logins.hashing.acquire().await else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
@@ -101,6 +147,11 @@ async fn login(
     tracing::info!(subject, "login");
     match state.refresh.start(&subject, now()) {
         Ok(refresh_token) => token_response(&state, &subject, refresh_token),
+        Err(e @ RefreshError::Full) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            &e.to_string(),
+        ),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
@@ -219,4 +270,19 @@ fn no_store(status: StatusCode, body: Value) -> Response {
         Json(body),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoginGate;
+
+    #[test]
+    fn the_login_line_is_bounded() {
+        let gate = LoginGate::new(2, 3);
+        let admitted: Vec<_> = (0..5).map(|_| gate.admit()).collect();
+        assert!(admitted.iter().all(Option::is_some));
+        assert!(gate.admit().is_none(), "the sixth login is turned away");
+        drop(admitted);
+        assert!(gate.admit().is_some(), "the line frees as logins finish");
+    }
 }

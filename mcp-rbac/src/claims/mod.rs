@@ -203,6 +203,60 @@ fn not_an_object(claim: String) -> AuthError {
     }
 }
 
+/// Which claims tell an access token from an ID token (or a refresh token) of the same issuer
+/// and audience. See [`ClaimsMapping`], "Access tokens only".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenUse {
+    /// No OpenID Connect ID-token claim (`nonce`, `at_hash`, `c_hash`), no `token_use` other
+    /// than `access`, no `typ` claim naming another kind of token.
+    Oidc,
+    /// Keycloak: `typ` is `Bearer`.
+    Keycloak,
+    /// Cognito: `token_use` is `access`, and the OIDC rule.
+    Cognito,
+    /// Entra ID: `azp` (v2) or `appid` (v1) names the client, and the OIDC rule.
+    EntraId,
+    /// Okta: `cid` names the client, and the OIDC rule.
+    Okta,
+    /// Not checked ([`ClaimsMapping::accept_id_tokens`]).
+    Off,
+}
+
+/// Claims only OpenID Connect ID tokens carry (OpenID Connect Core 1.0 §2, §3.1.3.6, §3.3.2.11).
+const ID_TOKEN_CLAIMS: [&str; 3] = ["nonce", "at_hash", "c_hash"];
+
+impl TokenUse {
+    fn check(self, claims: &ClaimObject<'_>) -> Result<(), AuthError> {
+        let text = |name: &str| match claims.get(name) {
+            Some(ClaimValue::String(s)) => Some(&**s),
+            _ => None,
+        };
+        let is = |name: &str, want: &str| text(name).is_some_and(|v| v.eq_ignore_ascii_case(want));
+        let oidc = || {
+            let id_claim = ID_TOKEN_CLAIMS.iter().any(|c| claims.contains_key(c));
+            let other_use = claims.contains_key("token_use") && !is("token_use", "access");
+            let other_typ = ["ID", "Refresh", "Offline", "Logout"]
+                .iter()
+                .any(|t| is("typ", t));
+            !(id_claim || other_use || other_typ)
+        };
+        let ok = match self {
+            TokenUse::Off => true,
+            TokenUse::Oidc => oidc(),
+            // Keycloak access tokens may carry the login's `nonce`; `typ` is what tells them.
+            TokenUse::Keycloak => is("typ", "Bearer"),
+            TokenUse::Cognito => is("token_use", "access") && oidc(),
+            TokenUse::EntraId => (text("azp").is_some() || text("appid").is_some()) && oidc(),
+            TokenUse::Okta => text("cid").is_some() && oidc(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::NotAnAccessToken)
+        }
+    }
+}
+
 /// Where a token keeps permissions, scopes and roles, and what roles grant.
 ///
 /// Effective permissions = direct permission claims ∪ scopes ∪ permissions of roles through the
@@ -222,17 +276,46 @@ fn not_an_object(claim: String) -> AuthError {
 /// ])
 /// .unwrap();
 /// let mapping = ClaimsMapping::cognito().with_role_policy(policy);
-/// let claims = json!({"sub": "7f3c…", "cognito:groups": ["admin"], "scope": "products/read"});
+/// let claims = json!({
+///     "sub": "7f3c…",
+///     "token_use": "access",
+///     "cognito:groups": ["admin"],
+///     "scope": "products/read",
+/// });
 /// let caller = mapping.principal(claims.as_object().unwrap().clone()).unwrap();
 /// assert!(caller.has_permission("Admin.Write") && caller.has_permission("Guest.Read"));
 /// assert!(caller.has_permission("products/read")); // a scope is a permission of its name
 /// ```
+///
+/// # Access tokens only
+///
+/// An identity provider signs its ID tokens with the same keys as its access tokens, and when
+/// the client and the API are one registration (Entra ID with one app, a Keycloak client that
+/// is its own audience) an ID token can name this server as its audience. So every mapping
+/// also checks the claims that mark an access token, and refuses anything else as
+/// [`AuthError::NotAnAccessToken`]:
+///
+/// - [`default`](Self::default), [`none`](Self::none), [`auth0`](Self::auth0): no OpenID
+///   Connect ID-token claim (`nonce`, `at_hash`, `c_hash`), no `token_use` other than `access`,
+///   no `typ` claim of `ID`, `Refresh`, `Offline` or `Logout`;
+/// - [`keycloak`](Self::keycloak): the `typ` claim is `Bearer` (Keycloak's ID tokens say `ID`,
+///   its refresh tokens `Refresh`; its access tokens may carry the login's `nonce`);
+/// - [`cognito`](Self::cognito): `token_use` is `access` (ID tokens say `id`), and the rule
+///   of the default;
+/// - [`entra_id`](Self::entra_id): `azp` (v2.0 tokens) or `appid` (v1.0) names the client the
+///   token was issued to, which Entra ID puts only in access tokens, and the rule of the default;
+/// - [`okta`](Self::okta): `cid` names the client (only in Okta access tokens), and the rule
+///   of the default.
+///
+/// String comparisons ignore ASCII case. [`accept_id_tokens`](Self::accept_id_tokens) turns the
+/// check off, for an issuer whose access tokens break these rules.
 #[derive(Clone, Debug)]
 pub struct ClaimsMapping {
     permissions: Vec<ClaimSource>,
     scopes: Vec<ClaimSource>,
     roles: Vec<ClaimSource>,
     policy: RolePolicy,
+    token_use: TokenUse,
 }
 
 impl Default for ClaimsMapping {
@@ -245,6 +328,7 @@ impl Default for ClaimsMapping {
             ],
             roles: vec![ClaimSource::new("roles", ClaimShape::Array)],
             policy: RolePolicy::empty(),
+            token_use: TokenUse::Oidc,
         }
     }
 }
@@ -257,6 +341,7 @@ impl ClaimsMapping {
             scopes: Vec::new(),
             roles: Vec::new(),
             policy: RolePolicy::empty(),
+            token_use: TokenUse::Oidc,
         }
     }
 
@@ -289,6 +374,7 @@ impl ClaimsMapping {
                 ClaimShape::Array,
             ))
             .with_scopes(ClaimSource::new("scope", ClaimShape::SpaceDelimited))
+            .with_token_use(TokenUse::Keycloak)
     }
 
     /// Microsoft Entra ID (Azure AD) access tokens: app roles from `roles` (an array), delegated
@@ -297,6 +383,7 @@ impl ClaimsMapping {
         ClaimsMapping::none()
             .with_roles(ClaimSource::new("roles", ClaimShape::Array))
             .with_scopes(ClaimSource::new("scp", ClaimShape::SpaceDelimited))
+            .with_token_use(TokenUse::EntraId)
     }
 
     /// Auth0 access tokens: permissions from `permissions` (an array, present when the API's
@@ -315,6 +402,7 @@ impl ClaimsMapping {
         ClaimsMapping::none()
             .with_roles(ClaimSource::new("groups", ClaimShape::Array))
             .with_scopes(ClaimSource::new("scp", ClaimShape::Array))
+            .with_token_use(TokenUse::Okta)
     }
 
     /// Amazon Cognito access tokens: roles from the user pool groups in `cognito:groups`,
@@ -329,6 +417,20 @@ impl ClaimsMapping {
                 ClaimShape::Array,
             ))
             .with_scopes(ClaimSource::new("scope", ClaimShape::SpaceDelimited))
+            .with_token_use(TokenUse::Cognito)
+    }
+
+    fn with_token_use(mut self, token_use: TokenUse) -> Self {
+        self.token_use = token_use;
+        self
+    }
+
+    /// Accepts tokens whatever their claims say they are: turns off the access-token check
+    /// (see "Access tokens only" above). Only for an issuer whose access tokens carry
+    /// ID-token claims or lack the preset's markers, and whose ID tokens can never name this
+    /// server as their audience.
+    pub fn accept_id_tokens(self) -> Self {
+        self.with_token_use(TokenUse::Off)
     }
 
     /// Also read direct permissions from `source`.
@@ -402,6 +504,7 @@ impl ClaimsMapping {
             }
             None => return Err(AuthError::MissingClaim("sub".into())),
         };
+        self.token_use.check(claims)?;
         let mut permissions = Vec::new();
         for source in &self.permissions {
             source.read(claims, &mut permissions)?;
@@ -796,6 +899,109 @@ mod tests {
                 expected: "an array of strings"
             }
         );
+    }
+
+    /// Each preset's ID token, shaped as its identity provider issues them for the same
+    /// client (and so the same audience when the client is also the API).
+    #[test]
+    fn an_id_token_of_each_preset_s_shape_is_refused_as_an_access_token() {
+        let id_tokens = [
+            (
+                "keycloak",
+                ClaimsMapping::keycloak("mcp-products.api"),
+                json!({"iss": "https://sso.example.com/realms/acme", "aud": "mcp-products.api",
+                       "sub": "f3c2", "typ": "ID", "azp": "mcp-products.api",
+                       "nonce": "n-0S6_WzA2Mj", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ",
+                       "realm_access": {"roles": ["admin"]}}),
+            ),
+            (
+                "entra_id",
+                ClaimsMapping::entra_id(),
+                json!({"iss": "https://login.microsoftonline.com/72f9/v2.0",
+                       "aud": "6e74172b-be56-4843-9ff4-e66a39bb12e3", "sub": "AAAA",
+                       "ver": "2.0", "tid": "72f9", "oid": "6902", "roles": ["admin"],
+                       "preferred_username": "bob@contoso.example", "aio": "AWQA"}),
+            ),
+            (
+                "auth0",
+                ClaimsMapping::auth0(),
+                json!({"iss": "https://acme.us.auth0.com/", "aud": "Xq3vL9kT", "sub": "auth0|64f1",
+                       "nonce": "abc", "sid": "s1", "name": "Alice"}),
+            ),
+            (
+                "okta",
+                ClaimsMapping::okta(),
+                json!({"iss": "https://acme.okta.com/oauth2/default", "aud": "0oa8f3k2",
+                       "sub": "00u9", "ver": 1, "amr": ["pwd"], "idp": "00o1",
+                       "auth_time": 1, "at_hash": "preview", "groups": ["admin"]}),
+            ),
+            (
+                "cognito",
+                ClaimsMapping::cognito(),
+                json!({"iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+                       "aud": "3n4b5urk", "sub": "94a8", "token_use": "id",
+                       "cognito:groups": ["admin"], "cognito:username": "dave"}),
+            ),
+            (
+                "default",
+                ClaimsMapping::default(),
+                json!({"iss": "https://issuer", "aud": "client", "sub": "u", "nonce": "n",
+                       "roles": ["admin"]}),
+            ),
+        ];
+        for (name, mapping, id_token) in id_tokens {
+            assert_eq!(
+                mapping.principal(claims(id_token.clone())).map(|_| ()),
+                Err(AuthError::NotAnAccessToken),
+                "{name}"
+            );
+            let bytes = serde_json::to_vec(&id_token).unwrap();
+            assert_eq!(
+                mapping.principal_from_json(&bytes).map(|_| ()),
+                Err(AuthError::NotAnAccessToken),
+                "{name}"
+            );
+            assert!(
+                mapping
+                    .accept_id_tokens()
+                    .principal(claims(id_token))
+                    .is_ok(),
+                "{name}: the opt-out accepts it"
+            );
+        }
+        // Cognito's and Keycloak's markers are required, not merely "not wrong".
+        let mut cognito = fixture(COGNITO);
+        cognito.remove("token_use");
+        assert!(ClaimsMapping::cognito().principal(cognito).is_err());
+        let mut keycloak = fixture(KEYCLOAK);
+        keycloak.insert("typ".into(), json!("Refresh"));
+        assert!(ClaimsMapping::keycloak("x").principal(keycloak).is_err());
+        // Keycloak access tokens may carry the login's nonce.
+        let keycloak = with(fixture(KEYCLOAK), "nonce", json!("n-0S6"));
+        assert!(ClaimsMapping::keycloak("x").principal(keycloak).is_ok());
+        let mut okta = fixture(OKTA);
+        okta.remove("cid");
+        assert!(ClaimsMapping::okta().principal(okta).is_err());
+        let mut entra = fixture(ENTRA_ID);
+        entra.remove("azp");
+        assert!(ClaimsMapping::entra_id().principal(entra.clone()).is_err());
+        entra.insert("appid".into(), json!("a3b1c5d7"));
+        assert!(ClaimsMapping::entra_id().principal(entra).is_ok(), "v1.0");
+    }
+
+    #[test]
+    fn the_provider_shaped_access_tokens_pass_the_token_use_check() {
+        let cases = [
+            (ClaimsMapping::keycloak("mcp-products.api"), KEYCLOAK),
+            (ClaimsMapping::entra_id(), ENTRA_ID),
+            (ClaimsMapping::auth0(), AUTH0),
+            (ClaimsMapping::okta(), OKTA),
+            (ClaimsMapping::cognito(), COGNITO),
+        ];
+        for (mapping, json) in cases {
+            assert!(mapping.principal(fixture(json)).is_ok(), "{json}");
+            assert!(ClaimsMapping::default().principal(fixture(json)).is_ok());
+        }
     }
 
     #[test]

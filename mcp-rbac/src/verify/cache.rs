@@ -13,7 +13,7 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
 use super::registered::TimeWindow;
-use super::{unix_now, AuthError, VerificationKey};
+use super::{AuthError, VerificationKey};
 use crate::principal::Principal;
 
 /// Default memory budget of the cache.
@@ -65,7 +65,8 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn get(&self, token: &str) -> Lookup {
+    /// The answer for `token` at `now` (seconds since the epoch).
+    pub(crate) fn get(&self, token: &str, now: i64) -> Lookup {
         let Some(entry) = self.entries.get(token) else {
             return Lookup::Miss;
         };
@@ -73,7 +74,6 @@ impl TokenCache {
             self.entries.remove(token);
             return Lookup::Miss;
         }
-        let now = unix_now();
         if now > entry.expires.saturating_add(self.leeway) {
             self.entries.remove(token);
             return Lookup::Refused(AuthError::Expired);
@@ -122,6 +122,13 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::unix_now;
+
+    impl TokenCache {
+        fn get_now(&self, token: &str) -> Lookup {
+            self.get(token, unix_now())
+        }
+    }
 
     fn key() -> Arc<VerificationKey> {
         Arc::new(VerificationKey::hmac_secret(&[7; 32]).expect("key"))
@@ -143,11 +150,11 @@ mod tests {
         let cache = TokenCache::new(1 << 20, Duration::ZERO);
         let k = key();
         cache.insert("a.b.c", &principal(), &k, window(unix_now() + 60, None));
-        assert!(matches!(cache.get("a.b.c"), Lookup::Hit(p) if p.subject() == "alice"));
-        assert!(matches!(cache.get("a.b.c "), Lookup::Miss));
-        assert!(matches!(cache.get("a.b."), Lookup::Miss));
+        assert!(matches!(cache.get_now("a.b.c"), Lookup::Hit(p) if p.subject() == "alice"));
+        assert!(matches!(cache.get_now("a.b.c "), Lookup::Miss));
+        assert!(matches!(cache.get_now("a.b."), Lookup::Miss));
         drop(k);
-        assert!(matches!(cache.get("a.b.c"), Lookup::Miss));
+        assert!(matches!(cache.get_now("a.b.c"), Lookup::Miss));
         assert_eq!(cache.len(), 0, "an entry of a dropped key is removed");
     }
 
@@ -160,12 +167,12 @@ mod tests {
         cache.insert("in-leeway", &principal(), &k, window(now - 2, None));
         cache.insert("early", &principal(), &k, window(now + 60, Some(now + 30)));
         assert!(matches!(
-            cache.get("expired"),
+            cache.get_now("expired"),
             Lookup::Refused(AuthError::Expired)
         ));
-        assert!(matches!(cache.get("in-leeway"), Lookup::Hit(_)));
+        assert!(matches!(cache.get_now("in-leeway"), Lookup::Hit(_)));
         assert!(matches!(
-            cache.get("early"),
+            cache.get_now("early"),
             Lookup::Refused(AuthError::NotYetValid)
         ));
     }
@@ -193,6 +200,6 @@ mod tests {
         drop(dead);
         cache.forget_untrusted();
         assert_eq!(cache.len(), 1);
-        assert!(matches!(cache.get("live"), Lookup::Hit(_)));
+        assert!(matches!(cache.get_now("live"), Lookup::Hit(_)));
     }
 }

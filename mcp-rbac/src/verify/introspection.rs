@@ -1,8 +1,11 @@
 //! Opaque access tokens, verified by asking the authorization server (RFC 7662 token
-//! introspection), with a short-lived cache of the positive answers.
+//! introspection), with a short-lived cache of the positive answers, a shorter one of the
+//! negative answers, and a cap on the requests in flight.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use aws_lc_rs::digest::{digest, SHA256};
 
 use base64::Engine;
 use futures::future::BoxFuture;
@@ -12,8 +15,7 @@ use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
 
 use super::{
-    unix_now, AuthError, TokenVerifier, DEFAULT_CACHE_BYTES, DEFAULT_LEEWAY,
-    DEFAULT_MAX_TOKEN_BYTES,
+    AuthError, Clock, TokenVerifier, DEFAULT_CACHE_BYTES, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };
 use crate::claims::ClaimsMapping;
 use crate::principal::Principal;
@@ -24,9 +26,31 @@ pub const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most an introspection response may hold.
 pub const MAX_INTROSPECTION_RESPONSE_BYTES: usize = 64 * 1024;
+/// Default cap on introspection requests in flight at once.
+pub const DEFAULT_MAX_CONCURRENT_INTROSPECTIONS: usize = 16;
+/// Default time a token waits for a free request slot before it is refused.
+pub const DEFAULT_INTROSPECTION_QUEUE_WAIT: Duration = Duration::from_secs(1);
+/// Default time an inactive token's answer is reused.
+pub const DEFAULT_INTROSPECTION_NEGATIVE_TTL: Duration = Duration::from_secs(10);
+/// How many inactive tokens the negative cache remembers (by SHA-256 digest; 32 bytes each).
+pub const INTROSPECTION_NEGATIVE_CACHE_ENTRIES: usize = 16 * 1024;
 
 /// The refusal when the endpoint fails: no detail for the client (the log has it).
 const UNAVAILABLE: &str = "token introspection failed";
+/// The refusal when every request slot stays busy for the queue wait.
+const BUSY: &str = "token introspection is busy";
+/// The refusal of an inactive token.
+const INACTIVE: &str = "token is not active";
+
+/// `token_type` values of an active answer that name an access token usable as a bearer
+/// token (compared ignoring ASCII case): the RFC 6750 type, and the RFC 8693 access token
+/// type in its short and URI forms. Anything else (`refresh_token`, `id_token`, `N_A`, and
+/// `DPoP`, whose proof of possession this verifier does not check) refuses the token.
+const ACCESS_TOKEN_TYPES: [&str; 3] = [
+    "Bearer",
+    "access_token",
+    "urn:ietf:params:oauth:token-type:access_token",
+];
 
 /// Verifies opaque tokens with the authorization server's introspection endpoint (RFC 7662).
 ///
@@ -38,10 +62,27 @@ const UNAVAILABLE: &str = "token introspection failed";
 /// again here. Anything else refuses the token: `"active": false`, an error status, a timeout,
 /// a body that is not a JSON object with a boolean `active` (fail closed).
 ///
+/// An audience is required: the authorization server answers `active` for every token it
+/// issued, whichever client it was for, so only `aud` tells a token meant for this server.
+/// An active answer whose `token_type` is present and not an access token type (`Bearer`,
+/// `access_token`, `urn:ietf:params:oauth:token-type:access_token`, any case) is refused as
+/// [`AuthError::NotAnAccessToken`]: a refresh token is not a bearer credential here, and a
+/// `DPoP`-bound token needs a proof this verifier does not check.
+///
 /// Positive answers are cached by the whole token until the token's `exp` or the cache TTL
 /// ([`DEFAULT_INTROSPECTION_CACHE_TTL`]), whichever comes first; so a token revoked at the
 /// server stays usable here for at most the TTL. Pair with
 /// [`with_validation`](super::TokenVerifierExt::with_validation) for checks on every request.
+///
+/// Each unknown token costs one authenticated request to the authorization server, so a flood
+/// of made-up tokens must not become a flood of requests: at most
+/// [`max_concurrent_requests`](IntrospectionVerifierBuilder::max_concurrent_requests) are in
+/// flight; a token that finds no free slot within
+/// [`queue_wait`](IntrospectionVerifierBuilder::queue_wait) is refused (401 `invalid_token`,
+/// "token introspection is busy": fail closed, the client may retry), and an `"active": false`
+/// answer is remembered for
+/// [`negative_cache_ttl`](IntrospectionVerifierBuilder::negative_cache_ttl) by the token's
+/// SHA-256 digest, so repeating an inactive token does not ask again.
 ///
 /// ```no_run
 /// use mcp_rbac::verify::IntrospectionVerifier;
@@ -67,7 +108,13 @@ pub struct IntrospectionVerifier {
     mapping: ClaimsMapping,
     cache: Option<Cache<Box<str>, Active, ActiveWeight>>,
     cache_ttl: Duration,
+    /// Inactive tokens by SHA-256 digest, with when the answer stops being reused.
+    inactive: Option<Cache<[u8; 32], Duration>>,
+    negative_ttl: Duration,
+    slots: tokio::sync::Semaphore,
+    queue_wait: Duration,
     max_token_bytes: usize,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for IntrospectionVerifier {
@@ -85,7 +132,8 @@ impl std::fmt::Debug for IntrospectionVerifier {
 #[derive(Clone)]
 struct Active {
     principal: Principal,
-    until: Instant,
+    /// A reading of the verifier's [`Clock::monotonic`].
+    until: Duration,
     weight: u64,
 }
 
@@ -111,6 +159,13 @@ pub enum IntrospectionConfigError {
     /// No client credentials: introspection endpoints require the caller to authenticate.
     #[error("no client credentials configured for the introspection endpoint")]
     NoCredentials,
+    /// No audience (or an empty one): without it every active token of the authorization
+    /// server, issued for any client, would be accepted.
+    #[error("no audience configured: set the resource URL (or id) this server answers for")]
+    NoAudience,
+    /// `max_concurrent_requests(0)`: no token could ever be introspected.
+    #[error("max_concurrent_requests must be at least 1")]
+    NoConcurrency,
     /// A cache budget too small to hold an entry.
     #[error(
         "introspection cache of {0} bytes is too small: use at least 64 KiB, or a TTL of zero"
@@ -137,6 +192,10 @@ pub struct IntrospectionVerifierBuilder {
     leeway: Option<Duration>,
     max_token_bytes: Option<usize>,
     allow_http: bool,
+    max_concurrent: Option<usize>,
+    queue_wait: Option<Duration>,
+    negative_ttl: Option<Duration>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for IntrospectionVerifierBuilder {
@@ -166,6 +225,10 @@ impl IntrospectionVerifier {
             leeway: None,
             max_token_bytes: None,
             allow_http: false,
+            max_concurrent: None,
+            queue_wait: None,
+            negative_ttl: None,
+            clock: Clock::system(),
         }
     }
 
@@ -175,14 +238,39 @@ impl IntrospectionVerifier {
         }
         if let Some(cache) = &self.cache {
             if let Some(entry) = cache.get(token) {
-                if Instant::now() < entry.until {
+                if self.clock.monotonic() < entry.until {
                     return Ok(entry.principal);
                 }
                 cache.remove(token);
             }
         }
-        let (claims, size) = self.introspect(token).await?;
-        let now = unix_now();
+        let digest = self.inactive.as_ref().map(|_| token_digest(token));
+        if let (Some(inactive), Some(digest)) = (&self.inactive, &digest) {
+            if let Some(until) = inactive.get(digest) {
+                if self.clock.monotonic() < until {
+                    return Err(AuthError::Rejected(INACTIVE.into()));
+                }
+                inactive.remove(digest);
+            }
+        }
+        let (claims, size) = {
+            let Ok(Ok(_slot)) = tokio::time::timeout(self.queue_wait, self.slots.acquire()).await
+            else {
+                tracing::debug!(
+                    target: "mcp_rbac::auth",
+                    endpoint = %self.endpoint,
+                    "every introspection request slot is busy; the token is refused"
+                );
+                return Err(AuthError::Rejected(BUSY.into()));
+            };
+            self.introspect(token).await?
+        };
+        if let (Some(Value::Bool(false)), Some(inactive), Some(digest)) =
+            (claims.get("active"), &self.inactive, digest)
+        {
+            inactive.insert(digest, self.clock.monotonic() + self.negative_ttl);
+        }
+        let now = self.clock.unix_seconds();
         let (principal, exp) = self.principal_from_answer(claims, now)?;
         if let Some(cache) = &self.cache {
             let mut lifetime = self.cache_ttl;
@@ -195,7 +283,7 @@ impl IntrospectionVerifier {
                     token.into(),
                     Active {
                         principal: principal.clone(),
-                        until: Instant::now() + lifetime,
+                        until: self.clock.monotonic() + lifetime,
                         weight: 2 * size as u64 + 256,
                     },
                 );
@@ -262,9 +350,7 @@ impl IntrospectionVerifier {
     ) -> Result<(Principal, Option<i64>), AuthError> {
         match claims.remove("active") {
             Some(Value::Bool(true)) => {}
-            Some(Value::Bool(false)) => {
-                return Err(AuthError::Rejected("token is not active".into()))
-            }
+            Some(Value::Bool(false)) => return Err(AuthError::Rejected(INACTIVE.into())),
             _ => {
                 tracing::warn!(
                     target: "mcp_rbac::auth",
@@ -317,6 +403,14 @@ impl IntrospectionVerifier {
                 return Err(type_error(name, "a string"));
             }
         }
+        if let Some(token_type) = claims.get("token_type").and_then(Value::as_str) {
+            if !ACCESS_TOKEN_TYPES
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(token_type))
+            {
+                return Err(AuthError::NotAnAccessToken);
+            }
+        }
         if !self.issuers.is_empty() {
             let iss = claims
                 .get("iss")
@@ -338,16 +432,14 @@ impl IntrospectionVerifier {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(type_error("aud", "a string or an array of strings")),
         };
-        if !self.audiences.is_empty() {
-            if !claims.contains_key("aud") {
-                return Err(AuthError::MissingClaim("aud".into()));
-            }
-            if !audiences
-                .iter()
-                .any(|aud| self.audiences.iter().any(|ours| ours == aud))
-            {
-                return Err(AuthError::WrongAudience);
-            }
+        if !claims.contains_key("aud") {
+            return Err(AuthError::MissingClaim("aud".into()));
+        }
+        if !audiences
+            .iter()
+            .any(|aud| self.audiences.iter().any(|ours| ours == aud))
+        {
+            return Err(AuthError::WrongAudience);
         }
         Ok(exp)
     }
@@ -377,7 +469,9 @@ impl IntrospectionVerifierBuilder {
         self
     }
 
-    /// An accepted audience: when any is set, the answer's `aud` must name one.
+    /// An accepted audience: the answer's `aud` must name one. Required (at least one, not
+    /// empty): the authorization server calls every token it issued active, whichever client
+    /// it was issued for.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self
@@ -422,6 +516,37 @@ impl IntrospectionVerifierBuilder {
         self
     }
 
+    /// The most introspection requests in flight at once
+    /// ([`DEFAULT_MAX_CONCURRENT_INTROSPECTIONS`] unless set; at least 1). Tokens beyond it
+    /// wait for a free slot up to [`queue_wait`](Self::queue_wait).
+    pub fn max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_concurrent = Some(requests);
+        self
+    }
+
+    /// How long a token waits for a free request slot before it is refused as "token
+    /// introspection is busy" ([`DEFAULT_INTROSPECTION_QUEUE_WAIT`] unless set). The refusal
+    /// is a 401 like any other: a saturated authorization server never lets a token through.
+    pub fn queue_wait(mut self, wait: Duration) -> Self {
+        self.queue_wait = Some(wait);
+        self
+    }
+
+    /// How long an `"active": false` answer is reused ([`DEFAULT_INTROSPECTION_NEGATIVE_TTL`]
+    /// unless set; zero turns it off). The negative cache holds at most
+    /// [`INTROSPECTION_NEGATIVE_CACHE_ENTRIES`] SHA-256 digests of tokens, never the tokens.
+    pub fn negative_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = Some(ttl);
+        self
+    }
+
+    /// Where the time comes from ([`Clock::system`] unless set): `exp`/`nbf` checks and the
+    /// caches' lifetimes. Tests pass a [`ManualClock`](super::ManualClock)'s clock.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Allows a plain `http` endpoint on a non-loopback host (e.g. inside a private network).
     /// Loopback hosts (`localhost`, `127.0.0.1`, `::1`) are always allowed.
     pub fn allow_http(mut self) -> Self {
@@ -455,6 +580,19 @@ impl IntrospectionVerifierBuilder {
         if client_id.is_empty() {
             return Err(IntrospectionConfigError::NoCredentials);
         }
+        // An empty string is what an unset environment variable gives: it is no audience.
+        if self.audiences.is_empty() || self.audiences.iter().any(|a| a.trim().is_empty()) {
+            return Err(IntrospectionConfigError::NoAudience);
+        }
+        let max_concurrent = self
+            .max_concurrent
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_INTROSPECTIONS);
+        if max_concurrent == 0 {
+            return Err(IntrospectionConfigError::NoConcurrency);
+        }
+        let negative_ttl = self
+            .negative_ttl
+            .unwrap_or(DEFAULT_INTROSPECTION_NEGATIVE_TTL);
         let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
@@ -499,7 +637,15 @@ impl IntrospectionVerifierBuilder {
             mapping: self.mapping.unwrap_or_default(),
             cache,
             cache_ttl,
+            inactive: (!negative_ttl.is_zero())
+                .then(|| Cache::new(INTROSPECTION_NEGATIVE_CACHE_ENTRIES)),
+            negative_ttl,
+            slots: tokio::sync::Semaphore::new(
+                max_concurrent.min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
+            queue_wait: self.queue_wait.unwrap_or(DEFAULT_INTROSPECTION_QUEUE_WAIT),
             max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+            clock: self.clock,
         })
     }
 }
@@ -511,6 +657,13 @@ fn answer_object(body: &[u8]) -> Result<Map<String, Value>, String> {
         Ok(_) => Err("response is not a JSON object".into()),
         Err(e) => Err(format!("response is not JSON: {e}")),
     }
+}
+
+/// The negative cache's key: the token itself is never kept.
+fn token_digest(token: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    out
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
@@ -536,7 +689,7 @@ fn type_error(claim: &str, expected: &'static str) -> AuthError {
 fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthError> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(super::registered::seconds(n)),
+        Some(value @ Value::Number(_)) => Ok(super::registered::json_numeric_date(value)),
         Some(_) => Err(type_error(name, "a NumericDate (seconds since the epoch)")),
     }
 }
@@ -550,6 +703,7 @@ mod tests {
         let build = |url: &str| {
             IntrospectionVerifier::builder(url)
                 .client_credentials("rs", "secret")
+                .audience("https://mcp.example/mcp")
                 .build()
                 .map(|_| ())
         };
@@ -579,6 +733,7 @@ mod tests {
         ));
         assert!(IntrospectionVerifier::builder("http://idp.example/i")
             .client_credentials("rs", "s")
+            .audience("rs")
             .allow_http()
             .build()
             .is_ok());
@@ -591,6 +746,7 @@ mod tests {
         assert_eq!(
             IntrospectionVerifier::builder("https://idp.example/i")
                 .client_credentials("rs", "s")
+                .audience("rs")
                 .cache_bytes(1024)
                 .build()
                 .map(|_| ()),
@@ -601,7 +757,8 @@ mod tests {
     #[test]
     fn the_secret_stays_out_of_debug_output() {
         let builder = IntrospectionVerifier::builder("https://idp.example/i")
-            .client_credentials("rs", "hunter2-secret");
+            .client_credentials("rs", "hunter2-secret")
+            .audience("rs");
         assert!(!format!("{builder:?}").contains("hunter2"));
         let verifier = builder.build().unwrap();
         let debug = format!("{verifier:?}");
@@ -609,6 +766,77 @@ mod tests {
             !debug.contains("hunter2") && !debug.contains("Basic"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn an_audience_and_a_request_slot_are_required() {
+        let build = |audiences: &[&str], slots: Option<usize>| {
+            let mut builder = IntrospectionVerifier::builder("https://idp.example/i")
+                .client_credentials("rs", "s");
+            for aud in audiences {
+                builder = builder.audience(*aud);
+            }
+            if let Some(slots) = slots {
+                builder = builder.max_concurrent_requests(slots);
+            }
+            builder.build().map(|_| ())
+        };
+        assert_eq!(build(&[], None), Err(IntrospectionConfigError::NoAudience));
+        assert_eq!(
+            build(&[""], None),
+            Err(IntrospectionConfigError::NoAudience)
+        );
+        assert_eq!(
+            build(&["rs", " "], None),
+            Err(IntrospectionConfigError::NoAudience)
+        );
+        assert_eq!(
+            build(&["rs"], Some(0)),
+            Err(IntrospectionConfigError::NoConcurrency)
+        );
+        assert_eq!(build(&["rs"], Some(1)), Ok(()));
+    }
+
+    #[test]
+    fn only_access_token_types_are_accepted() {
+        let verifier = IntrospectionVerifier::builder("https://idp.example/i")
+            .client_credentials("rs", "s")
+            .audience("rs")
+            .build()
+            .unwrap();
+        let answer = |token_type: Option<&str>| {
+            let mut body = serde_json::json!({"active": true, "sub": "u", "aud": "rs"});
+            if let Some(t) = token_type {
+                body["token_type"] = t.into();
+            }
+            let map = body.as_object().cloned().unwrap();
+            verifier
+                .principal_from_answer(map, 1_800_000_000)
+                .map(|_| ())
+        };
+        for ok in [
+            None,
+            Some("Bearer"),
+            Some("bearer"),
+            Some("access_token"),
+            Some("urn:ietf:params:oauth:token-type:access_token"),
+        ] {
+            assert_eq!(answer(ok), Ok(()), "{ok:?}");
+        }
+        for refused in [
+            "refresh_token",
+            "urn:ietf:params:oauth:token-type:refresh_token",
+            "id_token",
+            "N_A",
+            "DPoP",
+            "",
+        ] {
+            assert_eq!(
+                answer(Some(refused)),
+                Err(AuthError::NotAnAccessToken),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //! interval so a stream of made-up `kid`s cannot make the server hammer the identity provider.
 //! A failed or nonsensical refresh keeps the last good keys.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use jsonwebtoken::jwk::JwkSet;
 
 use super::remote::{self, FetchError};
-use super::VerificationKey;
+use super::{Clock, VerificationKey};
 
 /// Default shortest time between two fetches of the JWKS.
 pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
@@ -45,12 +46,17 @@ struct Inner {
     timing: Mutex<Timing>,
     /// One fetch at a time; others wait for its result instead of fetching again.
     fetching: tokio::sync::Mutex<()>,
+    /// A background refresh is spawned and not finished: requests do not spawn another.
+    background: AtomicBool,
+    /// Fetches attempted so far: a caller that waited for `fetching` sees whether one ran.
+    attempts: AtomicU64,
 }
 
+/// Readings of the JWKS's [`Clock::monotonic`].
 #[derive(Clone, Copy)]
 struct Timing {
-    last_attempt: Instant,
-    fresh_until: Instant,
+    last_attempt: Duration,
+    fresh_until: Duration,
 }
 
 impl std::fmt::Debug for Jwks {
@@ -70,6 +76,7 @@ pub struct JwksBuilder {
     default_max_age: Duration,
     max_age_bounds: (Duration, Duration),
     fetch_timeout: Duration,
+    clock: Clock,
 }
 
 impl JwksBuilder {
@@ -99,10 +106,17 @@ impl JwksBuilder {
         self
     }
 
+    /// Where the refresh schedule reads the time ([`Clock::system`] unless set): tests pass a
+    /// [`ManualClock`](super::ManualClock)'s clock and move it past `max-age` instead of waiting.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Fetches the keys once; fails if the URL does not answer a JWKS with a usable key.
     pub async fn load(self) -> Result<Jwks, FetchError> {
         let client = remote::client_with_timeout(self.fetch_timeout)?;
-        let now = Instant::now();
+        let now = self.clock.monotonic();
         let jwks = Jwks {
             inner: Arc::new(Inner {
                 url: self.url.clone(),
@@ -114,6 +128,8 @@ impl JwksBuilder {
                     fresh_until: now,
                 }),
                 fetching: tokio::sync::Mutex::new(()),
+                background: AtomicBool::new(false),
+                attempts: AtomicU64::new(0),
             }),
         };
         jwks.fetch().await?;
@@ -130,6 +146,7 @@ impl Jwks {
             default_max_age: DEFAULT_MAX_AGE,
             max_age_bounds: (Duration::from_secs(60), Duration::from_secs(24 * 3600)),
             fetch_timeout: remote::FETCH_TIMEOUT,
+            clock: Clock::system(),
         }
     }
 
@@ -184,9 +201,9 @@ impl Jwks {
     /// Fetches now, unless another fetch is running (then waits for it). `Ok(true)` when the
     /// key set changed. On failure the current keys stay.
     pub async fn refresh(&self) -> Result<bool, FetchError> {
-        let started = Instant::now();
+        let attempts = self.inner.attempts.load(Ordering::Acquire);
         let _one_at_a_time = self.inner.fetching.lock().await;
-        if self.timing().last_attempt >= started {
+        if self.inner.attempts.load(Ordering::Acquire) != attempts {
             return Ok(false); // fetched while this call waited
         }
         self.fetch_locked().await
@@ -195,11 +212,12 @@ impl Jwks {
     /// Refreshes after a token named an unknown `kid`, unless the last fetch was less than the
     /// minimum interval ago. `true` when new keys arrived.
     pub(crate) async fn refresh_for_unknown_kid(&self) -> bool {
-        if self.timing().last_attempt.elapsed() < self.inner.settings.min_refresh_interval {
+        let since_last = || self.now().saturating_sub(self.timing().last_attempt);
+        if since_last() < self.inner.settings.min_refresh_interval {
             return false;
         }
         let _one_at_a_time = self.inner.fetching.lock().await;
-        if self.timing().last_attempt.elapsed() < self.inner.settings.min_refresh_interval {
+        if since_last() < self.inner.settings.min_refresh_interval {
             return false; // another caller just fetched; its keys were already tried or are new
         }
         self.fetch_locked().await.unwrap_or(false)
@@ -209,22 +227,29 @@ impl Jwks {
     /// the current keys.
     pub(crate) fn refresh_if_stale(&self) {
         let timing = self.timing();
-        let now = Instant::now();
+        let now = self.now();
         if now < timing.fresh_until
-            || now.duration_since(timing.last_attempt) < self.inner.settings.min_refresh_interval
+            || now.saturating_sub(timing.last_attempt) < self.inner.settings.min_refresh_interval
         {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        if self.inner.background.swap(true, Ordering::AcqRel) {
+            return; // one is on its way
+        }
         let jwks = self.clone();
         runtime.spawn(async move {
-            let Ok(_one_at_a_time) = jwks.inner.fetching.try_lock() else {
-                return;
-            };
-            let _ = jwks.fetch_locked().await;
+            if let Ok(_one_at_a_time) = jwks.inner.fetching.try_lock() {
+                let _ = jwks.fetch_locked().await;
+            }
+            jwks.inner.background.store(false, Ordering::Release);
         });
+    }
+
+    fn now(&self) -> Duration {
+        self.inner.settings.clock.monotonic()
     }
 
     fn timing(&self) -> Timing {
@@ -251,7 +276,8 @@ impl Jwks {
     /// One fetch; the caller holds `fetching`.
     async fn fetch_locked(&self) -> Result<bool, FetchError> {
         let settings = &self.inner.settings;
-        let attempt = Instant::now();
+        let attempt = self.now();
+        self.inner.attempts.fetch_add(1, Ordering::AcqRel);
         let result =
             remote::get_json_with::<JwkSet>(&self.inner.client, &self.inner.url, "JWK set").await;
         let (shortest, longest) = settings.max_age_bounds;
@@ -286,7 +312,7 @@ impl Jwks {
     fn usable_keys(&self, set: &JwkSet) -> Result<Vec<VerificationKey>, FetchError> {
         let (keys, skipped) = VerificationKey::from_jwk_set(set);
         for reason in &skipped {
-            tracing::debug!(target: "mcp_rbac::auth", url = %self.inner.url, %reason, "JWK skipped");
+            tracing::warn!(target: "mcp_rbac::auth", url = %self.inner.url, %reason, "JWK skipped");
         }
         if keys.is_empty() {
             // An empty set is far likelier an outage than a deliberate revocation of every key.

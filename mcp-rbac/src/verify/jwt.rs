@@ -14,7 +14,7 @@ use super::jws::CompactJws;
 use super::registered::{ClaimRules, TimeWindow};
 #[cfg(feature = "jwks")]
 use super::Jwks;
-use super::{crypto, unix_now, AuthError, TokenVerifier, VerificationKey};
+use super::{crypto, AuthError, Clock, TokenVerifier, VerificationKey};
 use crate::claims::{ClaimObject, ClaimsMapping};
 use crate::principal::Principal;
 
@@ -47,6 +47,7 @@ pub struct JwtVerifier {
     accepted_types: Vec<String>,
     mapping: ClaimsMapping,
     max_token_bytes: usize,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -85,6 +86,14 @@ pub enum ConfigError {
     /// Leeway beyond five minutes.
     #[error("leeway of {0} s is too large (at most 300 s)")]
     LeewayTooLarge(u64),
+    /// An HMAC secret shorter than the hash of an allowed algorithm (RFC 7518 §3.2).
+    #[error("HMAC secret is too short for {algorithm:?}: it needs at least {min_bytes} bytes")]
+    ShortSecret {
+        /// The allowed algorithm the secret is too short for.
+        algorithm: Algorithm,
+        /// The shortest secret it accepts.
+        min_bytes: usize,
+    },
 }
 
 /// Builds a [`JwtVerifier`].
@@ -102,6 +111,7 @@ pub struct JwtVerifierBuilder {
     mapping: Option<ClaimsMapping>,
     max_token_bytes: Option<usize>,
     accepted_types: Option<Vec<String>>,
+    clock: Clock,
 }
 
 impl JwtVerifier {
@@ -124,8 +134,14 @@ impl JwtVerifier {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::TooLarge(self.max_token_bytes));
         }
+        // A stale JWKS refreshes in the background whatever the token, so a key removed from
+        // the set stops verifying tokens (cached ones included) within one refresh interval
+        // even when only cached tokens arrive.
+        #[cfg(feature = "jwks")]
+        self.jwks.iter().for_each(Jwks::refresh_if_stale);
+        let now = self.clock.unix_seconds();
         if let Some(cache) = &self.cache {
-            match cache.get(token) {
+            match cache.get(token, now) {
                 Lookup::Hit(principal) => return Ok(principal),
                 Lookup::Refused(reason) => return Err(reason),
                 Lookup::Miss => {}
@@ -144,10 +160,8 @@ impl JwtVerifier {
                 return Err(AuthError::WrongType);
             }
         }
-        #[cfg(feature = "jwks")]
-        self.jwks.iter().for_each(Jwks::refresh_if_stale);
         #[cfg_attr(not(feature = "jwks"), allow(unused_mut))]
-        let mut verified = self.verify_with_keys(&jws);
+        let mut verified = self.verify_with_keys(&jws, now);
         #[cfg(feature = "jwks")]
         if verified.as_ref().err() == Some(&AuthError::UnknownKey) && !self.jwks.is_empty() {
             // A new `kid` may mean the issuer rotated its keys; the JWKS limits how often.
@@ -159,7 +173,7 @@ impl JwtVerifier {
                 if let Some(cache) = &self.cache {
                     cache.forget_untrusted(); // tokens of keys that left are refused from now on
                 }
-                verified = self.verify_with_keys(&jws);
+                verified = self.verify_with_keys(&jws, now);
             }
         }
         let (principal, key, window) = verified?;
@@ -174,6 +188,7 @@ impl JwtVerifier {
     fn verify_with_keys(
         &self,
         jws: &CompactJws<'_>,
+        now: i64,
     ) -> Result<(Principal, Arc<VerificationKey>, TimeWindow), AuthError> {
         #[cfg(feature = "jwks")]
         let remote: Vec<_> = self.jwks.iter().map(Jwks::keys).collect();
@@ -198,7 +213,7 @@ impl JwtVerifier {
             {
                 let json = jws.payload_json()?;
                 let claims = ClaimObject::parse(&json).map_err(|_| AuthError::Malformed)?;
-                let window = self.rules.check(&claims, unix_now())?;
+                let window = self.rules.check(&claims, now)?;
                 let principal = self.mapping.principal_builder(&claims)?;
                 drop(claims);
                 let principal = principal.claims_json(json).build();
@@ -318,6 +333,14 @@ impl JwtVerifierBuilder {
         self
     }
 
+    /// Where the time comes from ([`Clock::system`] unless set): tests pass a
+    /// [`ManualClock`](super::ManualClock)'s clock to check expiry without waiting. Give a
+    /// [`Jwks`] the same clock with [`JwksBuilder::clock`](super::JwksBuilder::clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The verifier, or why the configuration is unsafe.
     pub fn build(self) -> Result<JwtVerifier, ConfigError> {
         crypto::install_crypto_provider();
@@ -359,6 +382,22 @@ impl JwtVerifierBuilder {
         if (hmac_alg || hmac_key) && (other_alg || other_key) {
             return Err(ConfigError::MixedHmac);
         }
+        for key in self
+            .keys
+            .iter()
+            .filter(|k| k.family == AlgorithmFamily::Hmac)
+        {
+            for &algorithm in &self.algorithms {
+                if key.algorithm.is_none_or(|a| a == algorithm)
+                    && !key.signature.supports(algorithm)
+                {
+                    return Err(ConfigError::ShortSecret {
+                        algorithm,
+                        min_bytes: super::signature::hmac_min_bytes(algorithm).unwrap_or(64),
+                    });
+                }
+            }
+        }
         for key in &self.keys {
             if !self
                 .algorithms
@@ -398,6 +437,7 @@ impl JwtVerifierBuilder {
             }),
             mapping: self.mapping.unwrap_or_default(),
             max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+            clock: self.clock,
         })
     }
 }

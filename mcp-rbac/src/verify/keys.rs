@@ -1,6 +1,8 @@
 //! Verification keys from a shared secret, a PEM public key, or a JWK.
 
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, KeyOperations,
+};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 use super::signature::SignatureKey;
@@ -39,13 +41,16 @@ pub enum KeyError {
     /// The JWK is not a usable public key.
     #[error("JWK `{kid}` is not a usable public verification key: {reason}")]
     Jwk { kid: String, reason: String },
-    /// An HMAC secret shorter than the algorithm's hash.
-    #[error("HMAC secret must be at least 32 bytes")]
+    /// An HMAC secret shorter than 32 bytes, the least any HMAC algorithm accepts.
+    #[error("HMAC secret must be at least 32 bytes (48 for HS384, 64 for HS512)")]
     ShortSecret,
 }
 
 impl VerificationKey {
-    /// A shared HMAC secret (HS256/384/512), at least 32 bytes.
+    /// A shared HMAC secret, at least as long as the hash it is used with (RFC 7518 §3.2):
+    /// 32 bytes for HS256, 48 for HS384, 64 for HS512. A secret serves only the algorithms it
+    /// is long enough for; [`JwtVerifierBuilder::build`](super::JwtVerifierBuilder::build)
+    /// refuses to pair it with a longer hash.
     pub fn hmac_secret(secret: &[u8]) -> Result<Self, KeyError> {
         if secret.len() < 32 {
             return Err(KeyError::ShortSecret);
@@ -91,6 +96,29 @@ impl VerificationKey {
                 return Err(fail("key is not for signatures (`use` is not `sig`)"));
             }
         }
+        if let Some(ops) = &jwk.common.key_operations {
+            if !ops.contains(&KeyOperations::Verify) {
+                return Err(fail(
+                    "key is not for verification (`key_ops` lacks `verify`)",
+                ));
+            }
+        }
+        // The curve decides the algorithm of an EC key; an OKP key must be Ed25519 (X25519 is
+        // for key agreement).
+        let curve_algorithm = match &jwk.algorithm {
+            AlgorithmParameters::EllipticCurve(params) => Some(match params.curve {
+                EllipticCurve::P256 => Algorithm::ES256,
+                EllipticCurve::P384 => Algorithm::ES384,
+                _ => return Err(fail("`crv` is not P-256 or P-384")),
+            }),
+            AlgorithmParameters::OctetKeyPair(params) => {
+                if params.curve != EllipticCurve::Ed25519 {
+                    return Err(fail("`crv` is not Ed25519"));
+                }
+                None
+            }
+            _ => None,
+        };
         let key = DecodingKey::from_jwk(jwk).map_err(|e| fail(&e.to_string()))?;
         let algorithm = match jwk.common.key_algorithm {
             None => None,
@@ -103,13 +131,23 @@ impl VerificationKey {
             if alg.family() != family {
                 return Err(fail("`alg` does not match the key type"));
             }
+            if curve_algorithm.is_some_and(|c| c != alg) {
+                return Err(fail("`alg` does not match the curve `crv`"));
+            }
         }
+        let algorithm = algorithm.or(curve_algorithm);
+        let signature = SignatureKey::prepare(&key, algorithm).ok_or_else(|| {
+            fail(if curve_algorithm.is_some() {
+                "the point is not on the curve `crv` names"
+            } else {
+                "the key does not load for its algorithm"
+            })
+        })?;
         Ok(VerificationKey {
             kid: jwk.common.key_id.clone(),
             algorithm,
             family,
-            signature: SignatureKey::prepare(&key, algorithm)
-                .ok_or_else(|| fail("the key does not load for its algorithm"))?,
+            signature,
             jwk: serde_json::to_string(jwk).ok().map(String::into_boxed_str),
         })
     }
@@ -160,6 +198,7 @@ impl VerificationKey {
     pub(crate) fn matches(&self, alg: Algorithm, kid: Option<&str>) -> bool {
         self.family == alg.family()
             && self.algorithm.is_none_or(|a| a == alg)
+            && self.signature.supports(alg)
             && match (kid, &self.kid) {
                 (Some(wanted), Some(have)) => wanted == have,
                 // A key configured without a `kid` (PEM, secret) has no name to mismatch.

@@ -5,6 +5,7 @@ mod api_key;
 #[cfg(feature = "toml")]
 mod api_key_file;
 mod cache;
+mod clock;
 mod crypto;
 #[cfg(feature = "jwks")]
 mod introspection;
@@ -24,11 +25,14 @@ use futures::future::BoxFuture;
 
 pub use api_key::{ApiKeyConfigError, ApiKeyVerifier, ApiKeyVerifierBuilder};
 pub use cache::DEFAULT_CACHE_BYTES;
+pub use clock::{Clock, ManualClock};
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "jwks")]
 pub use introspection::{
     IntrospectionConfigError, IntrospectionVerifier, IntrospectionVerifierBuilder,
-    DEFAULT_INTROSPECTION_CACHE_TTL, DEFAULT_INTROSPECTION_TIMEOUT,
+    DEFAULT_INTROSPECTION_CACHE_TTL, DEFAULT_INTROSPECTION_NEGATIVE_TTL,
+    DEFAULT_INTROSPECTION_QUEUE_WAIT, DEFAULT_INTROSPECTION_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_INTROSPECTIONS, INTROSPECTION_NEGATIVE_CACHE_ENTRIES,
     MAX_INTROSPECTION_RESPONSE_BYTES,
 };
 pub use issuers::{MultiIssuerError, MultiIssuerVerifier};
@@ -39,6 +43,7 @@ pub use jwt::{
     ConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };
 pub use keys::{KeyError, VerificationKey};
+pub(crate) use registered::json_numeric_date;
 pub use validate::{TokenVerifierExt, Validated};
 
 use crate::principal::Principal;
@@ -76,6 +81,11 @@ pub enum AuthError {
     /// The header's `typ` is not a JWT access token type.
     #[error("token type is not accepted")]
     WrongType,
+    /// The token is not an access token: its claims mark it as an ID token or a refresh token
+    /// (see [`ClaimsMapping::accept_id_tokens`](crate::ClaimsMapping::accept_id_tokens)), or an
+    /// introspection answer's `token_type` is not an access token type.
+    #[error("token is not an access token")]
+    NotAnAccessToken,
     /// No configured key matches the token's `kid` and algorithm.
     #[error("no trusted key matches the token")]
     UnknownKey,
@@ -113,10 +123,8 @@ pub enum AuthError {
     Internal,
 }
 
-/// Seconds since the epoch, what `exp` and `nbf` count in (0 if the clock is before 1970).
+/// Seconds since the epoch on the system clock.
+#[cfg(test)]
 pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    Clock::system().unix_seconds()
 }

@@ -100,6 +100,12 @@ fn numeric_date(claims: &ClaimObject<'_>, name: &str) -> Result<Option<i64>, Aut
     ))?))
 }
 
+/// A NumericDate in a JSON value, read as every verifier reads `exp` and `nbf` (see
+/// [`seconds`]); `None` when it is not a number.
+pub(crate) fn json_numeric_date(value: &serde_json::Value) -> Option<i64> {
+    value.as_number().and_then(seconds)
+}
+
 /// Seconds of a NumericDate: an integer, or a fraction rounded down; past `i64` is `i64::MAX`.
 pub(crate) fn seconds(n: &Number) -> Option<i64> {
     n.as_i64()

@@ -12,8 +12,23 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 /// A key ready to check signatures, one prepared form per algorithm it can serve.
 #[derive(Clone)]
 pub(crate) enum SignatureKey {
-    Hmac(Box<[hmac::Key; 3]>),
+    /// HS256, HS384, HS512 keys, each present when the secret is long enough for it.
+    Hmac(Box<[Option<hmac::Key>; 3]>),
     Public(Vec<(Algorithm, ParsedPublicKey)>),
+}
+
+/// Each HMAC algorithm, its hash, and the shortest secret it accepts (the hash's size).
+const HMAC: [(Algorithm, hmac::Algorithm, usize); 3] = [
+    (Algorithm::HS256, hmac::HMAC_SHA256, 32),
+    (Algorithm::HS384, hmac::HMAC_SHA384, 48),
+    (Algorithm::HS512, hmac::HMAC_SHA512, 64),
+];
+
+/// The shortest secret `alg` accepts (`None` for a non-HMAC algorithm).
+pub(crate) fn hmac_min_bytes(alg: Algorithm) -> Option<usize> {
+    HMAC.iter()
+        .find(|(a, _, _)| *a == alg)
+        .map(|(_, _, min)| *min)
 }
 
 const RSA: [Algorithm; 6] = [
@@ -45,11 +60,14 @@ impl SignatureKey {
         let prepared = match key.family() {
             AlgorithmFamily::Hmac => {
                 let secret = key.try_get_as_bytes().ok()?;
-                return Some(SignatureKey::Hmac(Box::new([
-                    hmac::Key::new(hmac::HMAC_SHA256, secret),
-                    hmac::Key::new(hmac::HMAC_SHA384, secret),
-                    hmac::Key::new(hmac::HMAC_SHA512, secret),
-                ])));
+                // RFC 7518 §3.2: a key at least as long as the hash; shorter serves no HS*.
+                let prepared = HMAC.map(|(alg, hash, min)| {
+                    (wanted(&alg) && secret.len() >= min).then(|| hmac::Key::new(hash, secret))
+                });
+                return prepared
+                    .iter()
+                    .any(Option::is_some)
+                    .then(|| SignatureKey::Hmac(Box::new(prepared)));
             }
             AlgorithmFamily::Rsa => RSA
                 .into_iter()
@@ -100,12 +118,25 @@ impl SignatureKey {
             SignatureKey::Public(prepared) => &prepared[..],
         };
         let hmac = match self {
-            SignatureKey::Hmac(_) => &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512][..],
+            SignatureKey::Hmac(keys) => &keys[..],
             SignatureKey::Public(_) => &[][..],
         };
         hmac.iter()
-            .copied()
+            .zip(HMAC)
+            .filter(|(key, _)| key.is_some())
+            .map(|(_, (alg, _, _))| alg)
             .chain(public.iter().map(|(alg, _)| *alg))
+    }
+
+    /// Whether this key was prepared for `alg`.
+    pub(crate) fn supports(&self, alg: Algorithm) -> bool {
+        match self {
+            SignatureKey::Hmac(keys) => HMAC
+                .iter()
+                .zip(keys.iter())
+                .any(|((a, _, _), key)| *a == alg && key.is_some()),
+            SignatureKey::Public(prepared) => prepared.iter().any(|(a, _)| *a == alg),
+        }
     }
 
     /// Whether `signature` is `alg`'s signature of `message` under this key.
@@ -118,7 +149,8 @@ impl SignatureKey {
                     Algorithm::HS512 => &keys[2],
                     _ => return false,
                 };
-                hmac::verify(key, message, signature).is_ok()
+                key.as_ref()
+                    .is_some_and(|key| hmac::verify(key, message, signature).is_ok())
             }
             SignatureKey::Public(prepared) => prepared
                 .iter()
