@@ -1,27 +1,50 @@
 //! The tower layer that authenticates every request to the MCP endpoint.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use axum::Router;
-//! use mcp_rbac::bearer::BearerAuthLayer;
-//! use mcp_rbac::metadata::ProtectedResource;
-//! use mcp_rbac::verify::TokenVerifier;
-//! use tower_layer::Layer;
+//! Around any service: a request without a token is answered here with the challenge, one with
+//! a token the verifier accepts reaches the service with its [`Principal`](crate::Principal) in
+//! the request's extensions. Here with the development issuer (feature `testkit`):
 //!
-//! fn app<S>(mcp: S, verifier: Arc<dyn TokenVerifier>) -> Router
-//! where
-//!     S: tower_service::Service<http::Request<axum::body::Body>, Response = http::Response<axum::body::Body>, Error = std::convert::Infallible>
-//!         + Clone + Send + Sync + 'static,
-//!     S::Future: Send + 'static,
-//! {
-//!     let resource = ProtectedResource::new("http://127.0.0.1:8000/mcp").unwrap()
-//!         .authorization_server("https://issuer.example");
-//!     let auth = BearerAuthLayer::new(verifier, &resource);
-//!     Router::new()
-//!         .route_service("/mcp", auth.layer(mcp))
-//!         .merge(resource.router())
-//! }
 //! ```
+//! use axum::body::Body;
+//! use http::{Request, Response, StatusCode};
+//! use mcp_rbac::testkit::DevIssuer;
+//! use mcp_rbac::{BearerAuthLayer, Principal, ProtectedResource};
+//! use tower::{service_fn, Layer, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let url = "https://mcp.example.com/mcp";
+//! let issuer = DevIssuer::generate("https://login.example.com", url)?;
+//! let resource = ProtectedResource::new(url)?.authorization_server(issuer.issuer());
+//! let auth = BearerAuthLayer::new(issuer.verifier_builder().build()?, &resource);
+//! let service = auth.layer(service_fn(|request: Request<Body>| async move {
+//!     let caller = request.extensions().get::<Principal>().map(|p| p.subject().to_owned());
+//!     Ok::<_, std::convert::Infallible>(Response::new(Body::from(caller.unwrap_or_default())))
+//! }));
+//!
+//! // No token: 401, and the challenge names the metadata document (RFC 9728).
+//! let refused = service.clone().oneshot(Request::new(Body::empty())).await?;
+//! assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(
+//!     refused.headers()["www-authenticate"],
+//!     r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#
+//! );
+//!
+//! // A token of the issuer: the service runs, and sees the caller.
+//! let token = issuer.token(serde_json::json!({"sub": "alice"}));
+//! let request = Request::builder()
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .body(Body::empty())?;
+//! let allowed = service.oneshot(request).await?;
+//! assert_eq!(allowed.status(), StatusCode::OK);
+//! let body = axum::body::to_bytes(allowed.into_body(), 1024).await?;
+//! assert_eq!(body, "alice");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`ServerBuilder`](crate::ServerBuilder) puts the layer in front of rmcp's streamable HTTP
+//! service for you; the [verifier guide](crate::guides::verifiers) shows the assembly by hand.
 
 mod challenge;
 mod header;

@@ -469,31 +469,15 @@ impl ServerBuilder {
             }
             #[cfg(feature = "jwks")]
             IssuerKind::Discover { issuer } => {
-                let jwks = crate::verify::Jwks::discover(&issuer)
-                    .await
-                    .map_err(|source| ServerError::Keys {
-                        issuer: issuer.clone(),
-                        source,
-                    })?;
+                let jwks = crate::verify::Jwks::discover(&issuer).await;
                 resource = resource.authorization_server(issuer.clone());
-                (
-                    Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?),
-                    None,
-                )
+                (jwt_verifier(issuer, &audience, jwks, claims)?, None)
             }
             #[cfg(feature = "jwks")]
             IssuerKind::Jwks { issuer, jwks_url } => {
-                let jwks = crate::verify::Jwks::load(jwks_url)
-                    .await
-                    .map_err(|source| ServerError::Keys {
-                        issuer: issuer.clone(),
-                        source,
-                    })?;
+                let jwks = crate::verify::Jwks::load(jwks_url).await;
                 resource = resource.authorization_server(issuer.clone());
-                (
-                    Arc::new(jwt_verifier(&issuer, &audience, jwks, claims)?),
-                    None,
-                )
+                (jwt_verifier(issuer, &audience, jwks, claims)?, None)
             }
             IssuerKind::Verifier {
                 verifier,
@@ -616,21 +600,27 @@ fn read_policy(path: PathBuf) -> Result<RolePolicy, ServerError> {
     }
 }
 
+/// A verifier of `issuer`'s JWTs with the keys fetched (or the error of fetching them).
 #[cfg(feature = "jwks")]
 fn jwt_verifier(
-    issuer: &str,
+    issuer: String,
     audience: &str,
-    jwks: crate::verify::Jwks,
+    jwks: Result<crate::verify::Jwks, crate::verify::remote::FetchError>,
     claims: ClaimsMapping,
-) -> Result<crate::verify::JwtVerifier, ServerError> {
-    crate::verify::JwtVerifier::builder()
-        .issuer(issuer)
+) -> Result<Arc<dyn TokenVerifier>, ServerError> {
+    let jwks = jwks.map_err(|source| ServerError::Keys {
+        issuer: issuer.clone(),
+        source,
+    })?;
+    let verifier = crate::verify::JwtVerifier::builder()
+        .issuer(&issuer)
         .audience(audience)
         .algorithms(jwks.algorithms())
         .jwks(jwks)
         .claims(claims)
         .build()
-        .map_err(|e| ServerError::Config(format!("issuer {issuer}: {e}")))
+        .map_err(|e| ServerError::Config(format!("issuer {issuer}: {e}")))?;
+    Ok(Arc::new(verifier))
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there are signals (what container runtimes send).
