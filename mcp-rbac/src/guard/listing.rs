@@ -38,13 +38,22 @@ pub enum ListMode {
 /// assert_eq!(Listing::default(), Listing::hide()); // hide, no requirement in `_meta`
 /// ```
 ///
-/// ```ignore
+/// A server chooses per handler with `listing = …`; without it, the handlers use the list mode
+/// [`ServerBuilder::list_mode`](crate::ServerBuilder::list_mode) set ([`Listing::of_request`]).
+///
+/// ```
+/// use mcp_rbac::guard::Listing;
+///
 /// #[derive(Clone)]
 /// struct Products { listing: Listing }
+/// # #[mcp_rbac::tool_router]
+/// # impl Products {
+/// #     #[tool(public)]
+/// #     async fn whoami(&self) -> String { String::new() }
+/// # }
 ///
 /// #[mcp_rbac::tool_handler(listing = self.listing)]
-/// #[mcp_rbac::prompt_handler(listing = self.listing)]
-/// impl ServerHandler for Products {}
+/// impl rmcp::ServerHandler for Products {}
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Listing {
