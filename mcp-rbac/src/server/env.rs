@@ -257,6 +257,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_variable() {
+        let readme = include_str!("../../../README.md");
+        for (name, _) in ENV_VARIABLES {
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "README's variable table has no row for {name}"
+            );
+        }
+    }
+
+    #[test]
     fn blank_variables_count_as_unset() {
         let builder = with(&[("MCP_RBAC_ISSUER", "  "), ("MCP_RBAC_STATELESS", "")]).unwrap();
         assert!(builder.issuer.is_none() && !builder.stateless);
