@@ -75,6 +75,15 @@ async fn call(url: &str, token: Option<&str>, tool: &str, arguments: Value) -> r
     request.send().await.expect("the server answers")
 }
 
+/// The JSON-RPC answer of a call with `token` (stateless mode answers in JSON).
+async fn answer(url: &str, token: &str, tool: &str, arguments: Value) -> Value {
+    call(url, Some(token), tool, arguments)
+        .await
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 #[tokio::test]
 async fn refuses_without_a_token_allows_the_editor_and_denies_the_reader() {
     let (_server, url, tokens) = start();
@@ -98,41 +107,19 @@ async fn refuses_without_a_token_allows_the_editor_and_denies_the_reader() {
         format!("Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\"")
     );
 
-    let allowed: Value = call(
-        &url,
-        Some(&token("EDITOR")),
-        "delete_note",
-        json!({"id": 7}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let allowed = answer(&url, &token("EDITOR"), "delete_note", json!({"id": 7})).await;
     assert_eq!(
         allowed["result"]["content"][0]["text"], "note 7 deleted",
         "{allowed}"
     );
 
-    let denied: Value = call(
-        &url,
-        Some(&token("READER")),
-        "delete_note",
-        json!({"id": 7}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let denied = answer(&url, &token("READER"), "delete_note", json!({"id": 7})).await;
     assert_eq!(denied["error"]["code"], 403, "{denied}");
     assert_eq!(
         denied["error"]["data"],
         json!({"tool": "delete_note", "required": "Notes.Delete"})
     );
 
-    let whoami: Value = call(&url, Some(&token("READER")), "whoami", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let whoami = answer(&url, &token("READER"), "whoami", json!({})).await;
     assert_eq!(whoami["result"]["content"][0]["text"], "reader", "{whoami}");
 }
