@@ -1,5 +1,5 @@
 //! Bad input gets a clear answer and changes nothing: never a panic, never a 5xx. Bad credentials
-//! get the exact 401 of the contract; a body that is not JSON-RPC gets rmcp's exact 415.
+//! get the exact 401 of the README's "On the wire" table; a body that is not JSON-RPC gets rmcp's exact 415.
 
 use mcp_rbac::testkit::now;
 use mcp_rbac_tests::fixtures::products_stateless as start;
