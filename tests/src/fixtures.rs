@@ -262,6 +262,12 @@ pub struct RawReply {
 }
 
 impl RawReply {
+    /// Whether the server closes the connection after this answer (`Connection: close`).
+    pub fn closes(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+
     /// A header's value (name case-insensitive), trimmed.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|line| {
@@ -331,8 +337,34 @@ impl RawConnection {
 
     /// Sends `request` and reads one answer (by `content-length`, else chunked).
     pub async fn exchange(&mut self, request: &[u8]) -> std::io::Result<RawReply> {
-        let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
         self.stream.write_all(request).await?;
+        self.read_reply().await
+    }
+
+    /// Sends `head` (request line and headers) and `body` in two writes, as clients such as
+    /// Python's `http.client` do, and reads one answer.
+    pub async fn exchange_split(&mut self, head: &[u8], body: &[u8]) -> std::io::Result<RawReply> {
+        self.stream.write_all(head).await?;
+        self.stream.flush().await?;
+        // Let the server see the head on its own before the body arrives.
+        tokio::task::yield_now().await;
+        self.stream.write_all(body).await?;
+        self.read_reply().await
+    }
+
+    /// Whether the server has closed the connection in an orderly way (end of file, no reset),
+    /// within `within`; bytes it sends first count as not closed.
+    pub async fn closed_cleanly(&mut self, within: Duration) -> bool {
+        let mut chunk = [0u8; 1024];
+        matches!(
+            tokio::time::timeout(within, self.stream.read(&mut chunk)).await,
+            Ok(Ok(0))
+        )
+    }
+
+    /// Reads one answer (by `content-length`, else chunked).
+    pub async fn read_reply(&mut self) -> std::io::Result<RawReply> {
+        let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
         let head_end = loop {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i;

@@ -1,15 +1,21 @@
-//! Mixed load on the products server (stateless, in-process): 32 concurrent clients, 50,400
-//! `tools/call` requests of every tool, from valid tokens of every role, direct permissions,
-//! expired, forged, wrong-audience and missing tokens. Every answer is checked against the
-//! decision the README's "On the wire" table requires; none may be wrong and none may be a 5xx. The tool bodies ran
-//! exactly as often as calls were allowed, and the process's resident memory stays bounded.
+//! Mixed load on the products server (stateless, in-process): 32 concurrent keep-alive
+//! connections, `tools/call` requests of every tool, from valid tokens of every role, direct
+//! permissions, expired, forged, `alg: none`, truncated, wrong-audience and missing tokens. Every
+//! answer is checked against the decision the README's "On the wire" table requires; none may be
+//! wrong, none a 5xx, and no request may fail on its connection (a refusal reads the rest of the
+//! body, so the connection serves the next request). The tool bodies ran exactly as often as
+//! calls were allowed, and the process's resident memory stays bounded.
 //!
-//! Prints `requests=N wrong=0 5xx=0 elapsed=…` (run with `--nocapture` to see it).
+//! Three runs: whole requests in one write; the head and the body in two writes (as Python's
+//! `http.client` sends them); and the same with 100 KiB bodies, past the bound a refusal reads,
+//! whose refusals close the connection with `Connection: close` (the client opens a new one).
+//!
+//! Prints `requests=N wrong=0 5xx=0 …` per run (run with `--nocapture` to see it).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -20,9 +26,14 @@ use mcp_rbac_tests::fixtures::{
 use serde_json::{json, Value};
 
 const CLIENTS: usize = 32;
-/// A multiple of the 48-request cycle (8 callers × 6 tool slots).
+/// One cycle: every caller kind × every tool slot.
+const CYCLE: usize = KINDS.len() * TOOLS.len();
+/// Multiples of the 60-request cycle (10 callers × 6 tool slots).
 const REQUESTS: usize = 50_400;
+const SPLIT_REQUESTS: usize = 20_160;
 const WARM_UP: usize = 960;
+/// The padding of the large-body run: past the 64 KiB a refusal reads before answering.
+const LARGE_BODY: usize = 100 * 1024;
 /// Growth of the resident set allowed between the warm-up and the end.
 const RSS_BOUND_KIB: u64 = 64 * 1024;
 /// Distinct tokens per caller kind (the verified-token cache holds the valid ones).
@@ -38,17 +49,21 @@ enum Kind {
     Direct,
     Expired,
     Forged,
+    AlgNone,
+    Truncated,
     OtherAudience,
     Missing,
 }
 
-const KINDS: [Kind; 8] = [
+const KINDS: [Kind; 10] = [
     Kind::Admin,
     Kind::User,
     Kind::Guest,
     Kind::Direct,
     Kind::Expired,
     Kind::Forged,
+    Kind::AlgNone,
+    Kind::Truncated,
     Kind::OtherAudience,
     Kind::Missing,
 ];
@@ -94,6 +109,8 @@ impl Kind {
         match self {
             Kind::Expired => Some("token has expired"),
             Kind::Forged => Some("token signature is invalid"),
+            Kind::AlgNone => Some("token algorithm is not allowed"),
+            Kind::Truncated => Some("token is malformed"),
             Kind::OtherAudience => Some("token audience is not this resource"),
             _ => None,
         }
@@ -122,6 +139,18 @@ fn tokens(issuer: &DevIssuer, kind: Kind) -> Vec<Option<String>> {
                     bytes[i % 64] ^= 0x01;
                     format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes))
                 }
+                Kind::AlgNone => {
+                    let token =
+                        issuer.token(json!({"sub": "admin", "roles": ["admin"], "jti": jti}));
+                    let claims = token.split('.').nth(1).unwrap();
+                    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+                    format!("{header}.{claims}.")
+                }
+                Kind::Truncated => {
+                    let token =
+                        issuer.token(json!({"sub": "admin", "roles": ["admin"], "jti": jti}));
+                    token[..token.rfind('.').unwrap()].to_owned()
+                }
                 Kind::OtherAudience => issuer.token(
                     json!({"sub": "admin", "roles": ["admin"], "jti": jti, "aud": "http://127.0.0.1:1/other"}),
                 ),
@@ -144,6 +173,12 @@ fn vm_rss_kib() -> u64 {
 /// Shared by the clients.
 struct Load {
     addr: std::net::SocketAddr,
+    /// Head and body in two writes.
+    split: bool,
+    /// Padding for each request's `params._meta`.
+    padding: Option<String>,
+    /// Answers that closed their connection (`Connection: close`).
+    closes: AtomicU64,
     /// The tokens of each kind.
     tokens: Vec<Vec<Option<String>>>,
     missing_challenge: String,
@@ -180,17 +215,45 @@ impl Load {
             }
             _ => json!({}),
         };
-        let body = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
-            "params": {"name": tool, "arguments": arguments}})
-        .to_string();
-        let token = self.tokens[i % KINDS.len()][(i / 48) % TOKENS_PER_KIND].as_deref();
+        let call = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}});
+        let body = match &self.padding {
+            None => call.to_string(),
+            // The padding spliced in as text: building 100 KiB of JSON per request would cost
+            // the client more than the server.
+            Some(padding) => {
+                let call = call.to_string();
+                let params_end = call.rfind("}}").expect("params close the object");
+                format!(
+                    "{},\"_meta\":{{\"padding\":\"{padding}\"}}{}",
+                    &call[..params_end],
+                    &call[params_end..]
+                )
+            }
+        };
+        let token = self.tokens[i % KINDS.len()][(i / CYCLE) % TOKENS_PER_KIND].as_deref();
         let request = raw_post(&self.addr.to_string(), token, &body);
-        let (status, challenge, raw) = match conn.exchange(request.as_bytes()).await {
-            Ok(answer) => (
-                answer.status,
-                answer.header("www-authenticate").map(str::to_owned),
-                answer.body,
-            ),
+        let answer = if self.split {
+            let (head, body) = request.split_at(request.find("\r\n\r\n").unwrap() + 4);
+            conn.exchange_split(head.as_bytes(), body.as_bytes()).await
+        } else {
+            conn.exchange(request.as_bytes()).await
+        };
+        let (status, challenge, raw) = match answer {
+            Ok(answer) => {
+                if answer.closes() {
+                    self.closes.fetch_add(1, Ordering::Relaxed);
+                    if !conn.closed_cleanly(Duration::from_secs(5)).await {
+                        self.wrong(i, "no orderly close after `Connection: close`".into());
+                    }
+                    *conn = RawConnection::open(self.addr).await;
+                }
+                (
+                    answer.status,
+                    answer.header("www-authenticate").map(str::to_owned),
+                    answer.body,
+                )
+            }
             Err(e) => return self.wrong(i, format!("transport error: {e}")),
         };
         if status >= 500 {
@@ -305,11 +368,38 @@ impl Load {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
+    let closes = run(REQUESTS, false, 0).await;
+    assert_eq!(closes, 0, "a refusal closed its connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_body_in_two_writes_keep_every_connection_usable() {
+    let closes = run(SPLIT_REQUESTS, true, 0).await;
+    assert_eq!(closes, 0, "a refusal closed its connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_past_the_drain_bound_close_only_the_refused_connections() {
+    let closes = run(SPLIT_REQUESTS, true, LARGE_BODY).await;
+    // Exactly the refusals of the bearer layer (6 of the 10 caller kinds); a JSON-RPC denial
+    // comes after rmcp read the body, and keeps the connection.
+    assert_eq!(closes, (SPLIT_REQUESTS / CYCLE * 6 * TOOLS.len()) as u64);
+}
+
+/// One run at a time: each measures the process's memory and load.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `requests` requests on [`CLIENTS`] connections; the answers that closed their connection.
+async fn run(requests: usize, split: bool, padding: usize) -> u64 {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let server = products_stateless().await;
     let issuer = server.issuer.clone().expect("development issuer");
     let metadata = metadata_url(server.addr);
     let load = Arc::new(Load {
         addr: server.addr,
+        split,
+        padding: (padding > 0).then(|| "x".repeat(padding)),
+        closes: AtomicU64::new(0),
         tokens: KINDS.iter().map(|k| tokens(&issuer, *k)).collect(),
         missing_challenge: format!("Bearer resource_metadata=\"{metadata}\""),
         invalid_challenge: format!(
@@ -325,17 +415,19 @@ async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
     let started = Instant::now();
     load.run(0..WARM_UP).await;
     let rss_before = vm_rss_kib();
-    load.run(WARM_UP..REQUESTS).await;
+    load.run(WARM_UP..requests).await;
     let elapsed = started.elapsed();
     let rss_after = vm_rss_kib();
 
     let wrong = load.wrong.load(Ordering::Relaxed);
     let server_errors = load.server_errors.load(Ordering::Relaxed);
+    let closes = load.closes.load(Ordering::Relaxed);
     println!(
-        "requests={REQUESTS} wrong={wrong} 5xx={server_errors} elapsed={:.1}s rate={:.0}/s \
-         rss_before={rss_before}KiB rss_after={rss_after}KiB",
+        "requests={requests} split={split} padding={padding} wrong={wrong} 5xx={server_errors} \
+         closes={closes} elapsed={:.1}s rate={:.0}/s rss_before={rss_before}KiB \
+         rss_after={rss_after}KiB",
         elapsed.as_secs_f64(),
-        REQUESTS as f64 / elapsed.as_secs_f64()
+        requests as f64 / elapsed.as_secs_f64()
     );
     assert_eq!(
         (wrong, server_errors),
@@ -347,9 +439,9 @@ async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
     // Every body ran exactly once per allowed call, and never for a refused or denied one.
     let allowed = load.allowed.lock().unwrap().clone();
     let total: u64 = allowed.values().sum();
-    // Per 48-request cycle, of the 4 valid callers × 6 slots: admin 6, user 4 (not the deletes),
-    // guest 3 (list, get, whoami), direct 4 (no Guest.Read: create, 2× delete, whoami) = 17.
-    assert_eq!(total, (REQUESTS / 48 * 17) as u64, "{allowed:?}");
+    // Per cycle, of the 4 valid callers × 6 slots: admin 6, user 4 (not the deletes), guest 3
+    // (list, get, whoami), direct 4 (no Guest.Read: create, 2× delete, whoami) = 17.
+    assert_eq!(total, (requests / CYCLE * 17) as u64, "{allowed:?}");
     for tool in ACCESS.tools() {
         assert_eq!(
             server.counters.get(tool),
@@ -365,4 +457,5 @@ async fn fifty_thousand_mixed_requests_without_a_wrong_decision() {
         "resident memory grew by {growth} KiB ({rss_before} → {rss_after})"
     );
     server.shutdown().await;
+    closes
 }

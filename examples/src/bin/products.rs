@@ -36,7 +36,8 @@ async fn main() -> std::process::ExitCode {
     // Not `println!`: a reader that stops after the address line (`products | head -1`) must not
     // kill the server with a broken pipe.
     let _ = write!(std::io::stdout().lock(), "{}", running.banner());
-    let _ = tokio::signal::ctrl_c().await;
+    // Ctrl-C or SIGTERM: stop accepting, finish what is in flight (up to --shutdown-timeout).
+    mcp_rbac::server::shutdown_signal().await;
     running.shutdown().await;
     std::process::ExitCode::SUCCESS
 }

@@ -133,7 +133,11 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         .manifest(Products::manifest())
         .resources(Products::resources())
         .step_up(cli.step_up)
-        .stateless(cli.stateless);
+        .stateless(cli.stateless)
+        .max_concurrent_requests(cli.max_concurrent_requests)
+        .request_timeout(cli.request_timeout)
+        .body_timeout(cli.body_timeout)
+        .shutdown_timeout(cli.shutdown_timeout);
     if let Some(audience) = &cli.audience {
         builder = builder.audience(audience);
     }

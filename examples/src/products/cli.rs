@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the introspection client secret comes from.
 pub const INTROSPECTION_SECRET_ENV: &str = "INTROSPECTION_CLIENT_SECRET";
@@ -102,6 +103,30 @@ pub struct Cli {
     /// JSON and exit without serving; `rbac-matrix --manifest -` reads it.
     #[arg(long)]
     pub manifest: bool,
+
+    /// How many requests run at once; one more is answered with 503 and `Retry-After`.
+    #[arg(long, default_value_t = mcp_rbac::server::DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    pub max_concurrent_requests: usize,
+
+    /// Seconds a request may take to produce its answer before it gets 503.
+    #[arg(long, value_parser = seconds, default_value = "60")]
+    pub request_timeout: Duration,
+
+    /// Seconds a client may take to send a request body, first byte to last, before it gets 408.
+    #[arg(long, value_parser = seconds, default_value = "10")]
+    pub body_timeout: Duration,
+
+    /// Seconds a shutdown (Ctrl-C or SIGTERM) waits for requests in flight.
+    #[arg(long, value_parser = seconds, default_value = "30")]
+    pub shutdown_timeout: Duration,
+}
+
+/// A positive number of seconds (`0.5`, `30`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
 }
 
 /// `--list-mode`.

@@ -47,6 +47,7 @@
 //! service for you; the [verifier guide](crate::guides::verifiers) shows the assembly by hand.
 
 mod challenge;
+mod drain;
 mod header;
 mod session;
 mod step_up;
@@ -65,11 +66,13 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 pub use challenge::Challenge;
+pub use drain::{DEFAULT_DRAIN_BYTES, DEFAULT_DRAIN_TIME};
 pub use header::{bearer_token, HeaderError};
 pub use session::DEFAULT_MAX_SESSIONS;
 pub(crate) use step_up::is_scope_token;
 pub use step_up::{StepUp, StepUpLayer, DEFAULT_MAX_BODY_BYTES};
 
+use self::drain::Drain;
 use self::session::{SessionOwners, SessionUse};
 use crate::audit;
 use crate::metadata::ProtectedResource;
@@ -84,11 +87,16 @@ use crate::verify::{AuthError, TokenVerifier};
 /// another principal naming that session gets `404 Not Found`, as for a session that does not
 /// exist. Sessions this process did not open (restored by rmcp from a shared store) are bound to
 /// the first principal they serve.
+///
+/// A refusal reads and discards what is left of the request body first (up to
+/// [`DEFAULT_DRAIN_BYTES`] within [`DEFAULT_DRAIN_TIME`]), so a kept-alive connection serves
+/// the client's next request; past either bound the refusal says `Connection: close`.
 #[derive(Clone)]
 pub struct BearerAuthLayer {
     verifier: Arc<dyn TokenVerifier>,
     challenge: Challenge,
     sessions: Option<Arc<SessionOwners>>,
+    drain: Drain,
 }
 
 impl BearerAuthLayer {
@@ -99,7 +107,19 @@ impl BearerAuthLayer {
             verifier: Arc::new(verifier),
             challenge: Challenge::new(&resource.metadata_url()),
             sessions: Some(Arc::new(SessionOwners::new(DEFAULT_MAX_SESSIONS))),
+            drain: Drain::default(),
         }
+    }
+
+    /// How much of a refused request's body to read and discard, and for how long, before
+    /// answering ([`DEFAULT_DRAIN_BYTES`], [`DEFAULT_DRAIN_TIME`]). A body past either bound is
+    /// left unread and the refusal closes the connection.
+    pub fn drain(mut self, max_bytes: usize, max_time: std::time::Duration) -> Self {
+        self.drain = Drain {
+            max_bytes,
+            max_time,
+        };
+        self
     }
 
     /// How many session owners to remember ([`DEFAULT_MAX_SESSIONS`] unless set). Past it the
@@ -120,6 +140,7 @@ impl<S> Layer<S> for BearerAuthLayer {
             verifier: self.verifier.clone(),
             challenge: self.challenge.clone(),
             sessions: self.sessions.clone(),
+            drain: self.drain,
         }
     }
 }
@@ -131,6 +152,7 @@ pub struct BearerAuth<S> {
     verifier: Arc<dyn TokenVerifier>,
     challenge: Challenge,
     sessions: Option<Arc<SessionOwners>>,
+    drain: Drain,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for BearerAuth<S>
@@ -140,7 +162,7 @@ where
         + Send
         + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
+    B: http_body::Body + Send + 'static,
     ResBody: http_body::Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<axum::BoxError>,
 {
@@ -158,17 +180,18 @@ where
             let Some(value) = value else { return Ok(None) };
             Ok(header::token_range(value.as_bytes())?.map(|range| (value.clone(), range)))
         });
+        let drain = self.drain;
         let (value, range) = match header {
             Ok(Some(found)) => found,
             Ok(None) => {
                 audit::token_rejected("no bearer token");
-                return Box::pin(std::future::ready(Ok(self.challenge.missing())));
+                let refusal = self.challenge.missing();
+                return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
             Err(e) => {
                 audit::token_rejected(e.description());
-                return Box::pin(std::future::ready(Ok(self
-                    .challenge
-                    .invalid(e.description()))));
+                let refusal = self.challenge.invalid(e.description());
+                return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
         };
         // The ready inner service goes with this request; a fresh clone waits for the next one.
@@ -198,7 +221,7 @@ where
                     let used = sessions.check(request.headers(), &principal);
                     if matches!(used, SessionUse::Foreign) {
                         audit::foreign_session(&principal);
-                        return Ok(session::not_found());
+                        return Ok(drain.answer(request, session::not_found()).await);
                     }
                     let is_delete = request.method() == http::Method::DELETE;
                     request.extensions_mut().insert(principal.clone());
@@ -209,7 +232,7 @@ where
                 Err(e) => {
                     let description = e.to_string();
                     audit::token_rejected(&description);
-                    Ok(challenge.invalid(&description))
+                    Ok(drain.answer(request, challenge.invalid(&description)).await)
                 }
             }
         })

@@ -31,6 +31,8 @@
 //! needs no code change; the README's "Configuration from the environment" lists the variables.
 
 mod env;
+pub mod limits;
+pub mod listener;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -46,6 +48,13 @@ use tokio_util::sync::CancellationToken;
 use tower_layer::Layer;
 
 pub use env::{ENV_VARIABLES, PRESETS};
+pub use limits::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_REQUEST_TIMEOUT,
+};
+pub use listener::{Lingering, DEFAULT_LINGER};
+
+use self::limits::Limits;
 
 use crate::bearer::{BearerAuthLayer, StepUpLayer};
 use crate::guard::{Listing, ResourceGuard};
@@ -188,6 +197,7 @@ pub struct ServerBuilder {
     stateless: bool,
     allowed_hosts: Vec<String>,
     shutdown_timeout: Duration,
+    limits: Limits,
 }
 
 impl ServerBuilder {
@@ -210,6 +220,7 @@ impl ServerBuilder {
             stateless: false,
             allowed_hosts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            limits: Limits::default(),
         }
     }
 
@@ -316,6 +327,34 @@ impl ServerBuilder {
         self
     }
 
+    /// The largest request body the MCP endpoint reads ([`DEFAULT_MAX_BODY_BYTES`]); a larger
+    /// one gets `413 Payload Too Large`. See [`limits`] for where each limit sits.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.limits.max_body_bytes = max;
+        self
+    }
+
+    /// How long a client may take to send a request body, first byte to last
+    /// ([`DEFAULT_BODY_TIMEOUT`]); a slower one gets `408 Request Timeout`.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How many requests run at once ([`DEFAULT_MAX_CONCURRENT_REQUESTS`]); one more is answered
+    /// at once with `503 Service Unavailable` and `Retry-After`, never queued.
+    pub fn max_concurrent_requests(mut self, max: usize) -> Self {
+        self.limits.max_concurrent_requests = max;
+        self
+    }
+
+    /// How long a request may take to produce its answer ([`DEFAULT_REQUEST_TIMEOUT`]); a slower
+    /// one gets `503 Service Unavailable`. A stream of server-sent events is not cut.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.request_timeout = timeout;
+        self
+    }
+
     /// The settings of the process environment's `MCP_RBAC_*` variables, over what the code set
     /// (see [`ENV_VARIABLES`]). A variable that is set but unusable is an error naming it.
     pub fn with_env(self) -> Result<Self, ServerError> {
@@ -374,7 +413,7 @@ impl ServerBuilder {
         let task = tokio::spawn({
             let stop = stop.clone();
             async move {
-                let served = axum::serve(listener, app)
+                let served = axum::serve(Lingering::new(listener), app)
                     .with_graceful_shutdown(stop.cancelled_owned())
                     .await;
                 if let Err(e) = served {
@@ -527,11 +566,12 @@ impl ServerBuilder {
         let auth = BearerAuthLayer::new(verifier, &resource);
         let listing = self.listing.unwrap_or_default();
         let with_listing = axum::Extension(listing);
-        app = match (self.step_up, &self.manifest) {
+        // Request → bearer layer → limits (body, concurrency, timeout) → list mode → step-up → rmcp.
+        let endpoint = match (self.step_up, &self.manifest) {
             (true, Some(manifest)) => {
                 // Inside the bearer layer: it needs the verified principal.
                 let step_up = StepUpLayer::new(manifest, &resource);
-                app.route_service(&path, auth.layer(with_listing.layer(step_up.layer(mcp))))
+                limits::endpoint(with_listing.layer(step_up.layer(mcp)))
             }
             (true, None) => {
                 return Err(ServerError::Config(
@@ -539,8 +579,9 @@ impl ServerBuilder {
                         .to_owned(),
                 ))
             }
-            (false, _) => app.route_service(&path, auth.layer(with_listing.layer(mcp))),
+            (false, _) => limits::endpoint(with_listing.layer(mcp)),
         };
+        app = app.route_service(&path, auth.layer(self.limits.wrap(endpoint)));
         app = app.merge(resource.router());
         Ok(Assembled {
             router: app,
