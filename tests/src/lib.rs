@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod dev_issuer;
+pub mod faults;
 pub mod fixtures;
 pub mod idp;
 pub mod kits;

@@ -20,6 +20,8 @@
 //!    is not cut.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -43,6 +45,74 @@ pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
 /// How long a request may take to produce its answer.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Requests that have begun and whose answer has not been sent whole: what a graceful shutdown
+/// waits for. A `GET` (the server-to-client event stream, open for as long as the session) is
+/// not counted: it ends when the sessions are closed, after the requests in flight.
+#[derive(Clone, Default)]
+pub(crate) struct InFlight(Arc<InFlightState>);
+
+#[derive(Default)]
+struct InFlightState {
+    count: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl InFlight {
+    fn enter(&self) -> InFlightGuard {
+        self.0.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self.0.clone())
+    }
+
+    /// Waits until no request is in flight.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.0.idle.notified();
+            if self.0.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One request in flight, until dropped with its answer's body.
+struct InFlightGuard(Arc<InFlightState>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// An answer's body that keeps its request counted in flight until sent or dropped.
+struct Counted {
+    body: Body,
+    #[allow(dead_code)] // held for its drop
+    guard: InFlightGuard,
+}
+
+impl http_body::Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// The limits of [the module](self), as set on the server builder.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
@@ -65,7 +135,7 @@ impl Default for Limits {
 
 impl Limits {
     /// `service` inside the three limits, as one service for a route.
-    pub(crate) fn wrap<S>(self, service: S) -> ReadBody<Inner>
+    pub(crate) fn wrap<S>(self, service: S, in_flight: InFlight) -> ReadBody<Inner>
     where
         S: Service<Request<Body>, Response = Response, Error = Infallible>
             + Clone
@@ -87,6 +157,7 @@ impl Limits {
             inner: Inner::new(limited),
             max_bytes: self.max_body_bytes,
             timeout: self.body_timeout,
+            in_flight,
         }
     }
 }
@@ -126,6 +197,7 @@ pub(crate) struct ReadBody<S> {
     inner: S,
     max_bytes: usize,
     timeout: Duration,
+    in_flight: InFlight,
 }
 
 impl<S, B> Service<Request<B>> for ReadBody<S>
@@ -148,6 +220,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let (max_bytes, timeout) = (self.max_bytes, self.timeout);
+        let guard = (request.method() != http::Method::GET).then(|| self.in_flight.enter());
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             if body.size_hint().lower() > max_bytes as u64 {
@@ -174,9 +247,13 @@ where
                     ))
                 }
             };
-            inner
+            let answer = inner
                 .call(Request::from_parts(parts, Body::from(bytes)))
-                .await
+                .await?;
+            Ok(match guard {
+                Some(guard) => answer.map(|body| Body::new(Counted { body, guard })),
+                None => answer,
+            })
         })
     }
 }
@@ -211,6 +288,12 @@ mod tests {
         ))
     }
 
+    impl Limits {
+        fn wrap_for_test(self, service: Inner) -> ReadBody<Inner> {
+            self.wrap(service, InFlight::default())
+        }
+    }
+
     fn limits() -> Limits {
         Limits {
             max_body_bytes: 16,
@@ -235,7 +318,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_within_the_limits_reaches_the_service_whole() {
-        let service = limits().wrap(echo(Duration::ZERO));
+        let service = limits().wrap_for_test(echo(Duration::ZERO));
         let chunks =
             futures::stream::iter(["0123", "456789"].map(|c| Ok::<_, Infallible>(Bytes::from(c))));
         let answer = service
@@ -250,7 +333,7 @@ mod tests {
         let close = Some(HeaderValue::from_static("close"));
         let known = Request::new(Body::from(vec![b'x'; 17]));
         let answer = limits()
-            .wrap(echo(Duration::ZERO))
+            .wrap_for_test(echo(Duration::ZERO))
             .oneshot(known)
             .await
             .unwrap();
@@ -260,7 +343,7 @@ mod tests {
         );
         let streamed = Request::new(Body::from_stream(chunks));
         let answer = limits()
-            .wrap(echo(Duration::ZERO))
+            .wrap_for_test(echo(Duration::ZERO))
             .oneshot(streamed)
             .await
             .unwrap();
@@ -277,7 +360,7 @@ mod tests {
         });
         let started = std::time::Instant::now();
         let answer = limits()
-            .wrap(echo(Duration::ZERO))
+            .wrap_for_test(echo(Duration::ZERO))
             .oneshot(Request::new(Body::from_stream(trickle)))
             .await
             .unwrap();
@@ -306,7 +389,7 @@ mod tests {
                 }
             }
         }));
-        let service = limits().wrap(held);
+        let service = limits().wrap_for_test(held);
         let busy = tokio::spawn(service.clone().oneshot(Request::new(Body::empty())));
         entered.notified().await;
         let shed = service
@@ -321,9 +404,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_is_in_flight_until_its_answer_is_sent() {
+        let in_flight = InFlight::default();
+        let service = limits().wrap(echo(Duration::ZERO), in_flight.clone());
+        let post = Request::post("/mcp").body(Body::from("abc")).unwrap();
+        let answer = service.clone().oneshot(post).await.unwrap();
+        // Answered, but its body not yet sent: still in flight.
+        let idle = in_flight.idle();
+        tokio::pin!(idle);
+        assert!(futures::poll!(idle.as_mut()).is_pending());
+        assert_eq!(text(answer).await.2, "3");
+        tokio::time::timeout(Duration::from_secs(1), idle)
+            .await
+            .unwrap();
+        // A GET (an event stream) is not waited for.
+        let _stream = service.oneshot(Request::new(Body::empty())).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), in_flight.idle())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
     async fn a_slow_answer_gets_503_at_the_request_timeout() {
         let answer = limits()
-            .wrap(echo(Duration::from_secs(5)))
+            .wrap_for_test(echo(Duration::from_secs(5)))
             .oneshot(Request::new(Body::empty()))
             .await
             .unwrap();

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 /// How long a closing connection waits for the client to close its side.
-pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
 
 /// An axum [`Listener`](axum::serve::Listener) whose connections close lingering (see the
 /// [module documentation](self)).

@@ -377,7 +377,9 @@ impl ServerBuilder {
         F: Fn() -> S + Send + Sync + 'static,
     {
         let url = self.resource_url.clone();
-        self.assemble(url, factory, CancellationToken::new()).await
+        let never = CancellationToken::new();
+        self.assemble(url, factory, never, limits::InFlight::default())
+            .await
     }
 
     /// Binds, assembles and serves in the background until [`RunningServer::shutdown`].
@@ -408,7 +410,11 @@ impl ServerBuilder {
         let name = self.name.clone();
         let timeout = self.shutdown_timeout;
         let stop = CancellationToken::new();
-        let assembled = self.assemble(url, factory, stop.clone()).await?;
+        let sessions = CancellationToken::new();
+        let in_flight = limits::InFlight::default();
+        let assembled = self
+            .assemble(url, factory, sessions.clone(), in_flight.clone())
+            .await?;
         let app = assembled.router.clone();
         let task = tokio::spawn({
             let stop = stop.clone();
@@ -426,6 +432,8 @@ impl ServerBuilder {
             name,
             assembled,
             stop,
+            sessions,
+            in_flight,
             timeout,
             task,
         })
@@ -450,7 +458,8 @@ impl ServerBuilder {
         self,
         url: String,
         factory: F,
-        stop: CancellationToken,
+        sessions: CancellationToken,
+        in_flight: limits::InFlight,
     ) -> Result<Assembled, ServerError>
     where
         S: ServerHandler + Send + 'static,
@@ -534,7 +543,7 @@ impl ServerBuilder {
         resource = resource.scopes(self.resource_scopes);
 
         let mut config =
-            StreamableHttpServerConfig::default().with_cancellation_token(stop.child_token());
+            StreamableHttpServerConfig::default().with_cancellation_token(sessions.child_token());
         let mut hosts = vec![
             "localhost".to_owned(),
             "127.0.0.1".to_owned(),
@@ -581,7 +590,7 @@ impl ServerBuilder {
             }
             (false, _) => limits::endpoint(with_listing.layer(mcp)),
         };
-        app = app.route_service(&path, auth.layer(self.limits.wrap(endpoint)));
+        app = app.route_service(&path, auth.layer(self.limits.wrap(endpoint, in_flight)));
         app = app.merge(resource.router());
         Ok(Assembled {
             router: app,
@@ -766,7 +775,11 @@ pub struct RunningServer {
     addr: SocketAddr,
     name: String,
     assembled: Assembled,
+    /// Stops accepting and closes idle connections.
     stop: CancellationToken,
+    /// Ends rmcp's sessions and their event streams.
+    sessions: CancellationToken,
+    in_flight: limits::InFlight,
     timeout: Duration,
     task: tokio::task::JoinHandle<()>,
 }
@@ -819,12 +832,19 @@ impl RunningServer {
         let _ = std::io::stdout().lock().write_all(self.banner().as_bytes());
     }
 
-    /// Stops accepting connections, ends rmcp's sessions, lets requests in flight finish, and
-    /// waits for them up to the shutdown timeout.
+    /// Stops accepting connections and closes idle ones; lets the requests in flight finish and
+    /// send their answers; then ends rmcp's sessions (and so their event streams) and waits for
+    /// the connections to close. All of it within the shutdown timeout; what is left after it is
+    /// stopped.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         self.stop.cancel();
+        // Sessions end only after the answers in flight: rmcp answers a request whose session
+        // ends under it with an error.
+        let _ = tokio::time::timeout_at(deadline, self.in_flight.idle()).await;
+        self.sessions.cancel();
         let mut task = self.task;
-        if tokio::time::timeout(self.timeout, &mut task).await.is_err() {
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
             tracing::warn!(
                 target: "mcp_rbac::server",
                 "requests still in flight after {:?}; stopping them", self.timeout
