@@ -173,3 +173,46 @@ async fn a_burst_past_the_concurrency_limit_is_shed_with_503_and_retry_after() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_suite_binary_passes_against_the_products_server() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let server = products(|cli| cli.body_timeout = Duration::from_secs(2)).await;
+    let token = server.tokens.as_ref().unwrap().admin.clone();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fault_suite"))
+        .args(["--url", &server.url, "--body-timeout", "2"])
+        .args(["--refusals", "20", "--trickling", "20", "--burst", "32"])
+        .env("FAULT_SUITE_TOKEN", token)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("refusals past the drain bound: 20 clean, 0 failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("trickling bodies: 20 of 20 cut with 408"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("all scenarios passed"), "{stdout}");
+    server.shutdown().await;
+
+    // It fails against a server that does not cut slow bodies when the suite expects it.
+    let server = products(|cli| cli.body_timeout = Duration::from_secs(30)).await;
+    let token = server.tokens.as_ref().unwrap().admin.clone();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fault_suite"))
+        .args(["--url", &server.url, "--body-timeout", "1"])
+        .args(["--refusals", "1", "--trickling", "2", "--burst", "1"])
+        .env("FAULT_SUITE_TOKEN", token)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("FAILED trickling bodies"), "{stderr}");
+    server.shutdown().await;
+}
