@@ -2,6 +2,8 @@
 //! `tools/call delete_product` through the whole axum + rmcp stack, answer body read, no socket.
 //! Without the network and the load generator, what is left between the two is the
 //! authorization work, measured without the run-to-run swings of `bench.sh` on a shared VM.
+//! A third app is the same tool assembled by `ServerBuilder` (bearer layer plus the limits:
+//! the body read ahead, the concurrency limit, the request timeout), to price the limits.
 //!
 //! `cargo bench -p mcp-rbac-examples --bench bench_app`
 
@@ -13,7 +15,7 @@ use axum::Router;
 use criterion::{criterion_group, Criterion};
 use http::Request;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mcp_rbac_examples::bench::{app, AuthConfig, BenchConfig};
+use mcp_rbac_examples::bench::{app, AuthConfig, Authorized, BenchConfig};
 use tower::ServiceExt;
 
 const ISSUER: &str = "https://issuer.bench.local/";
@@ -69,8 +71,9 @@ async fn call(app: &Router, token: &str) -> String {
     text
 }
 
-/// Both apps, checked to answer, a token, and a runtime to drive them.
-fn setup() -> (Router, Router, String, tokio::runtime::Runtime) {
+/// The three apps (bearer layer only, plain rmcp, server builder), checked to answer, a token,
+/// and a runtime to drive them.
+fn setup() -> (Router, Router, Router, String, tokio::runtime::Runtime) {
     mcp_rbac::verify::install_crypto_provider();
     let auth = BenchConfig {
         port: 8000,
@@ -84,6 +87,12 @@ fn setup() -> (Router, Router, String, tokio::runtime::Runtime) {
         port: 8000,
         auth: None,
     };
+    let verifier = auth
+        .auth
+        .as_ref()
+        .expect("auth")
+        .verifier()
+        .expect("verifier");
     let (auth, plain) = (
         app(&auth).expect("auth app"),
         app(&plain).expect("plain app"),
@@ -93,18 +102,27 @@ fn setup() -> (Router, Router, String, tokio::runtime::Runtime) {
         .enable_all()
         .build()
         .expect("runtime");
-    for app in [&auth, &plain] {
+    let built = runtime
+        .block_on(
+            mcp_rbac::ServerBuilder::new("http://127.0.0.1:8000/mcp")
+                .verifier(verifier)
+                .stateless(true)
+                .router(|| Authorized),
+        )
+        .expect("builder app")
+        .into_router();
+    for app in [&auth, &plain, &built] {
         let text = runtime.block_on(call(app, &token));
         assert!(
             text.contains("product 42 deleted") && !text.contains("isError\":true"),
             "{text}"
         );
     }
-    (auth, plain, token, runtime)
+    (auth, plain, built, token, runtime)
 }
 
 fn apps(c: &mut Criterion) {
-    let (auth, plain, token, runtime) = setup();
+    let (auth, plain, built, token, runtime) = setup();
     let mut group = c.benchmark_group("bench_app");
     group.bench_function("plain_rmcp", |b| {
         b.iter(|| runtime.block_on(call(&plain, black_box(&token))))
@@ -112,13 +130,16 @@ fn apps(c: &mut Criterion) {
     group.bench_function("mcp_rbac_auth", |b| {
         b.iter(|| runtime.block_on(call(&auth, black_box(&token))))
     });
+    group.bench_function("server_builder", |b| {
+        b.iter(|| runtime.block_on(call(&built, black_box(&token))))
+    });
     group.finish();
 }
 
 /// Alternating rounds of both apps; the median of the per-round ratios is robust against this
 /// VM changing speed between rounds (criterion's two figures are taken a minute apart).
 fn interleaved_ratio() {
-    let (auth, plain, token, runtime) = setup();
+    let (auth, plain, built, token, runtime) = setup();
     let time = |app: &Router| {
         let start = std::time::Instant::now();
         for _ in 0..500 {
@@ -126,15 +147,26 @@ fn interleaved_ratio() {
         }
         start.elapsed().as_nanos() as f64 / 500.0
     };
-    let mut rounds: Vec<(f64, f64)> = (0..41).map(|_| (time(&plain), time(&auth))).collect();
-    rounds.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
-    let (plain_ns, auth_ns) = rounds[rounds.len() / 2];
+    let rounds: Vec<(f64, f64, f64)> = (0..41)
+        .map(|_| (time(&plain), time(&auth), time(&built)))
+        .collect();
+    let median = |ratio: &dyn Fn(&(f64, f64, f64)) -> f64| {
+        let mut ratios: Vec<f64> = rounds.iter().map(ratio).collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    };
+    let mut by_auth = rounds.clone();
+    by_auth.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
+    let (plain_ns, auth_ns, built_ns) = by_auth[by_auth.len() / 2];
     println!(
         "\ninterleaved (median of 41 alternating rounds of 500 calls): plain rmcp {:.1} µs, \
-         mcp-rbac auth {:.1} µs, plain ÷ auth (throughput ratio) {:.3}",
+         mcp-rbac auth {:.1} µs, server builder {:.1} µs; throughput ratios: plain ÷ auth {:.3}, \
+         auth ÷ builder {:.3}",
         plain_ns / 1000.0,
         auth_ns / 1000.0,
-        plain_ns / auth_ns
+        built_ns / 1000.0,
+        median(&|r| r.0 / r.1),
+        median(&|r| r.1 / r.2),
     );
 }
 
