@@ -10,11 +10,15 @@ use crate::model::{last_segment_is, Access, Item, Kind, Requirement, RouterArgs}
 use crate::parse::{self, push_error};
 use crate::validate;
 
-use super::Expansion;
+use super::{fatal, Expansion};
 
-pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
+pub(super) fn try_expand(
+    kind: Kind,
+    attr: TokenStream,
+    input: TokenStream,
+) -> Result<Expansion, syn::Error> {
     let (args, mut errors) = parse::router_args(kind, attr);
-    let mut item_impl: ItemImpl = match syn::parse2(input.clone()) {
+    let mut item_impl: ItemImpl = match syn::parse2(input) {
         Ok(item_impl) => item_impl,
         Err(e) => {
             // Not an impl block (a struct, a fn, …): say where the attribute goes, keep the item.
@@ -23,16 +27,12 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
                 kind.router(),
                 kind.attr()
             );
-            push_error(&mut errors, syn::Error::new(e.span(), message));
-            return Expansion {
-                code: input,
-                errors,
-            };
+            return Err(fatal(errors, syn::Error::new(e.span(), message)));
         }
     };
     if let Some((_, path, _)) = &item_impl.trait_ {
-        push_error(
-            &mut errors,
+        return Err(fatal(
+            errors,
             syn::Error::new_spanned(
                 path,
                 format!(
@@ -41,12 +41,7 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
                     kind.attr()
                 ),
             ),
-        );
-        strip_method_attrs(kind, &mut item_impl);
-        return Expansion {
-            code: item_impl.into_token_stream(),
-            errors,
-        };
+        ));
     }
 
     let mut items = Vec::new();
@@ -131,10 +126,10 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
         .push(manifest_fn(kind, &args.router, &args.vis));
 
     if !args.server_handler {
-        return Expansion {
+        return Ok(Expansion {
             code: item_impl.into_token_stream(),
             errors,
-        };
+        });
     }
     let self_ty = &item_impl.self_ty;
     let router = &args.router;
@@ -145,19 +140,7 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
         #[::mcp_rbac::tool_handler(router = Self::#router())]
         impl #impl_generics ::rmcp::ServerHandler for #self_ty #ty_generics #where_clause {}
     };
-    Expansion { code, errors }
-}
-
-/// Removes our method attributes from an impl the router cannot build, so rmcp's attribute of
-/// the same name (if imported) does not report the same mistake a second time.
-fn strip_method_attrs(kind: Kind, item_impl: &mut ItemImpl) {
-    for impl_item in &mut item_impl.items {
-        if let ImplItem::Fn(method) = impl_item {
-            method
-                .attrs
-                .retain(|a| !last_segment_is(a.path(), kind.attr()));
-        }
-    }
+    Ok(Expansion { code, errors })
 }
 
 /// rmcp's own attribute with our keys taken out.
