@@ -149,6 +149,7 @@ pub enum StartupTokenError {
         /// Where it came from.
         from: TokenSource,
         /// The verifier's reason.
+        #[source]
         reason: AuthError,
     },
 }

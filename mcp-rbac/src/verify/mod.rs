@@ -40,7 +40,7 @@ pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
 pub use jwks::{Jwks, JwksBuilder, DEFAULT_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL};
 pub use jwt::{
-    ConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
+    JwtConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };
 pub use keys::{KeyError, VerificationKey};
 pub(crate) use registered::json_numeric_date;

@@ -13,11 +13,16 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why keys could not be fetched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[allow(missing_docs)] // each field is named in its variant's message
 pub enum FetchError {
-    /// Transport failure or timeout.
-    #[error("fetching {url} failed: {reason}")]
-    Http { url: String, reason: String },
+    /// Transport failure or timeout; `source` is the HTTP client's error.
+    #[error("fetching {url} failed: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     /// Not a 2xx answer.
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
@@ -43,9 +48,9 @@ pub(crate) fn client_with_timeout(timeout: Duration) -> Result<reqwest::Client, 
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
-        .map_err(|e| FetchError::Http {
+        .map_err(|source| FetchError::Http {
             url: String::new(),
-            reason: e.to_string(),
+            source,
         })
 }
 
@@ -64,9 +69,9 @@ pub(crate) async fn get_json_with<T: serde::de::DeserializeOwned>(
     url: &str,
     what: &'static str,
 ) -> Result<(T, Option<Duration>), FetchError> {
-    let http = |e: reqwest::Error| FetchError::Http {
+    let http = |source: reqwest::Error| FetchError::Http {
         url: url.to_owned(),
-        reason: e.to_string(),
+        source,
     };
     let mut response = client
         .get(url)
@@ -158,8 +163,10 @@ pub async fn discover_jwks_uri(issuer: &str) -> Result<String, FetchError> {
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or(FetchError::Http {
+    // Both candidates were tried, so `last` holds the second one's error.
+    Err(last.unwrap_or_else(|| FetchError::Document {
         url: issuer.to_owned(),
+        what: "authorization server metadata",
         reason: "no metadata".into(),
     }))
 }
