@@ -38,7 +38,7 @@ use model::Kind;
 /// | `vis`            | `Visibility` | The visibility of both functions, as a string: `vis = "pub"`. Defaults to private. |
 /// | `server_handler` | flag         | Also writes `#[mcp_rbac::tool_handler] impl rmcp::ServerHandler for Self {}`, for a tools-only server. |
 /// | `allow_empty`    | flag         | Accepts an `impl` block without any `#[tool]` method (otherwise a compile error). |
-/// | `permissions`    | `Path`       | An enum declared with [`permissions!`]: every `requires` name must be one of its names (checked at compile time, with a "did you mean"), and routes check the rule as bits of that enum. |
+/// | `permissions`    | `Path`       | An enum declared with [`permissions!`]: every `requires` name must be one of its names (checked at compile time, with a "did you mean"). |
 ///
 /// Inside the block, each `#[tool(..)]` method is one tool; see [`macro@tool`] for its
 /// arguments. A method without `#[tool]` stays a plain method.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::principal::PermissionSet;
+use crate::permissions::PermissionSet;
 
 /// One role: the permissions it grants and the roles it inherits from.
 ///

@@ -154,19 +154,16 @@ pub(super) fn rmcp_attribute(kind: Kind, passthrough: &TokenStream) -> syn::Attr
 }
 
 /// The router: every route wrapped by `guard_tool` / `guard_prompt` with its access rule. With
-/// `permissions = Perm`, each name goes through `Perm!` (a compile-time check against the set)
-/// and the routes are guarded by `TypedGuard::<Perm>`, which checks the rule as bits of `Perm`.
+/// `permissions = Perm`, each name goes through `Perm!` (a compile-time check against the set).
 fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
     let (router, vis, set) = (&args.router, &args.vis, args.permissions.as_ref());
     let routes = items.iter().map(|item| {
         let handler = &item.fn_ident;
         let attr_fn = format_ident!("{}_{}_attr", handler, kind.attr());
         let access = access_tokens(&item.access, set);
-        let guard = match (kind, set) {
-            (Kind::Tool, None) => quote!(guard_tool),
-            (Kind::Prompt, None) => quote!(guard_prompt),
-            (Kind::Tool, Some(_)) => quote!(Guard::tool),
-            (Kind::Prompt, Some(_)) => quote!(Guard::prompt),
+        let guard = match kind {
+            Kind::Tool => quote!(guard_tool),
+            Kind::Prompt => quote!(guard_prompt),
         };
         quote! { .with_route(#guard(Self::#attr_fn(), Self::#handler, #access)) }
     });
@@ -181,30 +178,24 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
     if let Some(set) = set {
         let set = set.to_token_stream().to_string().replace(' ', "");
         doc.push(format!(
-            " Every permission name is checked against `{set}` when this compiles (`{set}!`),"
+            " Every permission name is checked against `{set}` when this compiles (`{set}!`)."
         ));
-        doc.push(format!(" and at run time as bits of `{set}` (`Guard`)."));
     }
-    let uses = match (kind, set) {
-        (Kind::Tool, None) => quote!(
+    let set_check = set.map(|set| quote!(::mcp_rbac::__private::permission_set::<#set>();));
+    let uses = match kind {
+        Kind::Tool => quote!(
             use ::mcp_rbac::__private::{guard_tool, Access, Requirement};
         ),
-        (Kind::Prompt, None) => {
-            quote!(
-                use ::mcp_rbac::__private::{guard_prompt, Access, Requirement};
-            )
-        }
-        (_, Some(set)) if !items.is_empty() => quote! {
-            use ::mcp_rbac::__private::{Access, Requirement};
-            type Guard = ::mcp_rbac::__private::TypedGuard<#set>;
-        },
-        (_, Some(_)) => TokenStream::new(),
+        Kind::Prompt => quote!(
+            use ::mcp_rbac::__private::{guard_prompt, Access, Requirement};
+        ),
     };
     match kind {
         Kind::Tool => parse_quote! {
             #(#[doc = #doc])*
             #vis fn #router() -> ::rmcp::handler::server::router::tool::ToolRouter<Self> {
                 #uses
+                #set_check
                 ::rmcp::handler::server::router::tool::ToolRouter::<Self>::new()
                     #(#routes)*
             }
@@ -213,6 +204,7 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
             #(#[doc = #doc])*
             #vis fn #router() -> ::rmcp::handler::server::router::prompt::PromptRouter<Self> {
                 #uses
+                #set_check
                 ::rmcp::handler::server::router::prompt::PromptRouter::<Self>::new()
                     #(#routes)*
             }
