@@ -29,7 +29,15 @@ pub enum FetchError {
     /// Larger than [`MAX_RESPONSE_BYTES`].
     #[error("{url} answered more than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge { url: String },
-    /// Not the expected JSON document.
+    /// Not JSON of the expected shape; `source` is the parser's error.
+    #[error("{url} did not answer a valid {what}: {source}")]
+    Json {
+        url: String,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// JSON of the expected shape that cannot be used (another issuer, no usable key).
     #[error("{url} did not answer a valid {what}: {reason}")]
     Document {
         url: String,
@@ -99,10 +107,10 @@ pub(crate) async fn get_json_with<T: serde::de::DeserializeOwned>(
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .and_then(max_age);
-    let doc = serde_json::from_slice(&body).map_err(|e| FetchError::Document {
+    let doc = serde_json::from_slice(&body).map_err(|source| FetchError::Json {
         url: url.to_owned(),
         what,
-        reason: e.to_string(),
+        source,
     })?;
     Ok((doc, max_age))
 }
