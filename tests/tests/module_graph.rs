@@ -315,6 +315,32 @@ fn the_runtime_crates_modules_import_one_way() {
     }
 }
 
+/// The leaves every layer uses import nothing above them: the error and item types nothing at
+/// all, requirements only the permission set they are checked against, denials only the item
+/// kind they name, audit events also the principal whose subject they log.
+#[test]
+fn the_leaves_import_nothing_above_them() {
+    let graph = graph(&runtime_src());
+    for (leaf, allowed) in [
+        ("error", &[][..]),
+        ("item", &[]),
+        ("permissions", &[]),
+        ("requirement", &["permissions"]),
+        ("denial", &["item"]),
+        ("audit", &["item", "principal"]),
+    ] {
+        let imports = graph
+            .get(leaf)
+            .unwrap_or_else(|| panic!("no module `{leaf}`"));
+        let above: Vec<_> = imports
+            .iter()
+            .filter(|(to, _)| !allowed.contains(&to.as_str()))
+            .map(|(to, file)| format!("{to} (in {file})"))
+            .collect();
+        assert!(above.is_empty(), "`{leaf}` imports {above:?}");
+    }
+}
+
 #[test]
 fn the_graph_holds_the_imports_the_sources_make() {
     let graph = graph(&runtime_src());
