@@ -38,7 +38,7 @@ use model::Kind;
 /// | `vis`            | `Visibility` | The visibility of both functions, as a string: `vis = "pub"`. Defaults to private. |
 /// | `server_handler` | flag         | Also writes `#[mcp_rbac::tool_handler] impl rmcp::ServerHandler for Self {}`, for a tools-only server. |
 /// | `allow_empty`    | flag         | Accepts an `impl` block without any `#[tool]` method (otherwise a compile error). |
-/// | `permissions`    | `Path`       | An enum declared with [`permissions!`]: every `requires` name must be one of its names (checked at compile time, with a "did you mean"), and routes check the rule as bits of that enum. |
+/// | `permissions`    | `Path`       | An enum declared with [`permissions!`]: every `requires` name must be one of its names (checked at compile time, with a "did you mean"). |
 ///
 /// Inside the block, each `#[tool(..)]` method is one tool; see [`macro@tool`] for its
 /// arguments. A method without `#[tool]` stays a plain method.
@@ -55,7 +55,7 @@ use model::Kind;
 /// ```
 #[proc_macro_attribute]
 pub fn tool_router(attr: TokenStream, item: TokenStream) -> TokenStream {
-    run(expand::router(Kind::Tool, attr.into(), item.into()))
+    expand::router(Kind::Tool, attr.into(), item.into()).into()
 }
 
 /// Turns an `impl` block of `#[prompt(requires = …)]` / `#[prompt(public)]` methods into a
@@ -73,7 +73,7 @@ pub fn tool_router(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Each `#[prompt(..)]` method is one prompt; see [`macro@prompt`] for its arguments.
 #[proc_macro_attribute]
 pub fn prompt_router(attr: TokenStream, item: TokenStream) -> TokenStream {
-    run(expand::router(Kind::Prompt, attr.into(), item.into()))
+    expand::router(Kind::Prompt, attr.into(), item.into()).into()
 }
 
 /// Implements `call_tool`, `list_tools` (filtered per caller) and `get_tool` of
@@ -100,7 +100,7 @@ pub fn prompt_router(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn tool_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
-    run(expand::handler(Kind::Tool, attr.into(), item.into()))
+    expand::handler(Kind::Tool, attr.into(), item.into()).into()
 }
 
 /// Implements `get_prompt` and `list_prompts` (filtered per caller) of `rmcp::ServerHandler`
@@ -114,7 +114,7 @@ pub fn tool_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `listing` | `Expr` | A `mcp_rbac::guard::Listing`, evaluated on every `prompts/list` (default: hide what the caller may not get). |
 #[proc_macro_attribute]
 pub fn prompt_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
-    run(expand::handler(Kind::Prompt, attr.into(), item.into()))
+    expand::handler(Kind::Prompt, attr.into(), item.into()).into()
 }
 
 /// One tool of a [`macro@tool_router`] block: `#[tool(requires = "Admin.Write", ..)]`. It needs
@@ -184,7 +184,7 @@ pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `mcp_rbac::Requirement`, so role policies and resource guards take it where they take names.
 #[proc_macro]
 pub fn permissions(input: TokenStream) -> TokenStream {
-    run(expand::permissions(input.into()))
+    expand::permissions(input.into()).into()
 }
 
 /// The error of a `Perm!` checker on an undeclared name. Not public API.
@@ -194,6 +194,7 @@ pub fn unknown_permission(input: TokenStream) -> TokenStream {
     expand::unknown_permission(input.into()).into()
 }
 
+/// An attribute left outside a router: its error always comes with the method kept.
 fn run(expansion: expand::Expansion) -> TokenStream {
     expansion.into_tokens().into()
 }

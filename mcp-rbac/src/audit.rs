@@ -2,7 +2,7 @@
 //! and one per rejected token on `mcp_rbac::auth`. They carry names, subjects and reasons; never
 //! a token, a signature or a key.
 
-use crate::guard::ItemKind;
+use crate::item::ItemKind;
 use crate::principal::Principal;
 
 /// The target of every authorization decision event.

@@ -90,10 +90,14 @@
 pub mod audit;
 pub mod bearer;
 pub mod claims;
+pub mod denial;
+mod error;
 pub mod guard;
 pub mod guides;
+mod item;
 mod manifest;
 pub mod metadata;
+mod permissions;
 mod policy;
 mod principal;
 mod requirement;
@@ -106,28 +110,29 @@ pub mod verify;
 
 pub use bearer::BearerAuthLayer;
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
+pub use error::AuthError;
 pub use guard::Listing;
-pub use manifest::{AccessMatrix, ItemKind, Manifest, MatrixError};
+pub use item::ItemKind;
+pub use manifest::{AccessMatrix, Manifest, MatrixError};
 pub use mcp_rbac_macros::{
     permissions, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router,
 };
 pub use metadata::ProtectedResource;
+pub use permissions::PermissionSet;
 pub use policy::{PolicyError, Role, RolePolicy};
-pub use principal::{principal_from_context, PermissionSet, Principal, PrincipalBuilder};
+pub use principal::{principal_from_context, Principal, PrincipalBuilder};
 pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, Requirement};
 pub use server::{Issuer, ServerBuilder, ServerError};
-pub use verify::{AuthError, JwtVerifier, TokenVerifier};
+pub use verify::{JwtVerifier, TokenVerifier};
 
 /// Items the generated code uses. Not public API: names and signatures may change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::built_once::built_once;
-    pub use crate::guard::{
-        call_tool, get_prompt, get_tool, guard_prompt, guard_tool, list_prompts, list_tools,
-        Listing,
-    };
+    pub use crate::guard::handler::{call_tool, get_prompt, get_tool, list_prompts, list_tools};
+    pub use crate::guard::{guard_prompt, guard_tool, Listing};
     pub use crate::principal::OptionalPrincipal;
     pub use crate::requirement::{Access, Requirement};
-    pub use crate::typed::{bits_of, BitCheck, BitRequirement, PermissionEnum, TypedGuard};
+    pub use crate::typed::{permission_set, PermissionEnum};
     pub use mcp_rbac_macros::unknown_permission;
 }

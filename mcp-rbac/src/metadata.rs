@@ -168,10 +168,15 @@ fn permission_names(rules: impl Iterator<Item = Access>) -> Vec<String> {
             names.extend(req.permissions().into_iter().map(str::to_owned));
         }
     }
-    names
-        .into_iter()
-        .filter(|n| crate::bearer::is_scope_token(n))
-        .collect()
+    names.into_iter().filter(|n| is_scope_token(n)).collect()
+}
+
+/// RFC 6749 §3.3 `scope-token`: `1*( %x21 / %x23-5B / %x5D-7E )`.
+pub(crate) fn is_scope_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 #[cfg(test)]
@@ -234,5 +239,14 @@ mod tests {
             r.document()["scopes_supported"],
             serde_json::json!(["A", "B", "C"])
         );
+    }
+
+    #[test]
+    fn scope_tokens_exclude_space_quote_backslash_and_non_ascii() {
+        assert!(is_scope_token("Admin.Write"));
+        assert!(is_scope_token("files:read"));
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\tb"] {
+            assert!(!is_scope_token(bad), "{bad:?}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::principal::PermissionSet;
+use crate::permissions::PermissionSet;
 
 /// One role: the permissions it grants and the roles it inherits from.
 ///
@@ -51,7 +51,23 @@ impl Role {
 }
 
 /// Why a policy does not load.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// A file that cannot be read keeps the operating system's error as its
+/// [`source`](std::error::Error::source):
+///
+/// ```
+/// use std::error::Error;
+///
+/// use mcp_rbac::{PolicyError, RolePolicy};
+///
+/// let err = RolePolicy::from_toml_file("/nonexistent/roles.toml").unwrap_err();
+/// let PolicyError::Read { path, source } = &err else { panic!("{err}") };
+/// assert_eq!(path, "/nonexistent/roles.toml");
+/// assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+/// assert!(err.source().is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[allow(missing_docs)] // each field is named in its variant's message
 pub enum PolicyError {
     /// A role inherits from a role the policy does not define.
@@ -75,8 +91,12 @@ pub enum PolicyError {
         column: Option<usize>,
     },
     /// A policy file that cannot be read.
-    #[error("cannot read role policy file {path}: {reason}")]
-    Read { path: String, reason: String },
+    #[error("cannot read role policy file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub(crate) fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -211,9 +231,9 @@ impl RolePolicy {
     #[cfg(feature = "toml")]
     pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> Result<Self, PolicyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source,
         })?;
         Self::from_toml_str(&text)
     }
@@ -404,11 +424,12 @@ permissions = ["Admin.*"]
         )
         .unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             PolicyError::UnknownParent {
                 role: "user".into(),
                 parent: "guest".into()
             }
+            .to_string()
         );
         let err = RolePolicy::from_toml_str(
             "[roles.a]\ninherits = [\"b\"]\n[roles.b]\ninherits = [\"c\"]\n[roles.c]\ninherits = [\"a\"]\n[roles.d]\ninherits = [\"a\"]\n",
@@ -419,15 +440,19 @@ permissions = ["Admin.*"]
             "role inheritance forms a cycle: a -> b -> c -> a"
         );
         let err = RolePolicy::from_toml_str("[roles.me]\ninherits = [\"me\"]\n").unwrap_err();
-        assert_eq!(err, PolicyError::Cycle(vec!["me".into(), "me".into()]));
+        assert!(
+            matches!(&err, PolicyError::Cycle(path) if path == &["me", "me"]),
+            "{err}"
+        );
         let err =
             RolePolicy::from_toml_str("[roles.admin]\npermissions = [\"Admin*\"]\n").unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             PolicyError::InvalidGrant {
                 role: "admin".into(),
                 permission: "Admin*".into()
             }
+            .to_string()
         );
     }
 
@@ -461,12 +486,13 @@ permissions = ["Admin.*"]
         let err = RolePolicy::from_toml_str("[roles.guest]\npermission = [\"Guest.Read\"]\n")
             .unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             PolicyError::Toml {
                 message: "unknown field `permission`, expected `permissions` or `inherits`".into(),
                 line: Some(2),
                 column: Some(1),
             }
+            .to_string()
         );
         let err = RolePolicy::from_toml_str("[role.guest]\npermissions = []\n").unwrap_err();
         assert_eq!(

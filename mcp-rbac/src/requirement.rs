@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::principal::PermissionSet;
+use crate::permissions::PermissionSet;
 
 /// A permission requirement, written in `#[tool(requires = …)]` and checked against a
 /// [`Principal`](crate::Principal)'s effective permissions.

@@ -93,14 +93,16 @@ impl TokenSource {
                     reason: "it is not valid UTF-8".into(),
                 }),
             },
-            TokenSource::File(path) => {
-                read_token_file(path)
-                    .map(Some)
-                    .map_err(|reason| StartupTokenError::Unreadable {
-                        from: self.clone(),
-                        reason,
-                    })
-            }
+            TokenSource::File(path) => read_token_file(path).map(Some).map_err(|e| match e {
+                TokenFileError::Io(source) => StartupTokenError::Read {
+                    from: self.clone(),
+                    source,
+                },
+                TokenFileError::Content(reason) => StartupTokenError::Unreadable {
+                    from: self.clone(),
+                    reason,
+                },
+            }),
         }
     }
 }
@@ -114,18 +116,25 @@ impl fmt::Display for TokenSource {
     }
 }
 
-fn read_token_file(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+enum TokenFileError {
+    Io(std::io::Error),
+    Content(String),
+}
+
+fn read_token_file(path: &Path) -> Result<String, TokenFileError> {
+    let file = std::fs::File::open(path).map_err(TokenFileError::Io)?;
     let mut text = String::new();
     file.take(MAX_TOKEN_FILE_BYTES + 1)
         .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
+        .map_err(TokenFileError::Io)?;
     if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
-        return Err(format!("it is larger than {MAX_TOKEN_FILE_BYTES} bytes"));
+        return Err(TokenFileError::Content(format!(
+            "it is larger than {MAX_TOKEN_FILE_BYTES} bytes"
+        )));
     }
     let token = text.trim();
     if token.is_empty() {
-        return Err("it is empty".into());
+        return Err(TokenFileError::Content("it is empty".into()));
     }
     Ok(token.to_owned())
 }
@@ -135,7 +144,18 @@ fn read_token_file(path: &Path) -> Result<String, String> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartupTokenError {
-    /// The source exists but cannot be read (missing file, empty file, not UTF-8, too large).
+    /// The token file cannot be opened or read (missing, not UTF-8, …): the operating system's
+    /// error is the source.
+    #[error("cannot read the token from the {from}: {source}")]
+    Read {
+        /// Where it was looked for.
+        from: TokenSource,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The source holds no usable token (an empty file, a variable that is not UTF-8, a file
+    /// too large).
     #[error("cannot read the token from the {from}: {reason}")]
     Unreadable {
         /// Where it was looked for.
@@ -149,6 +169,7 @@ pub enum StartupTokenError {
         /// Where it came from.
         from: TokenSource,
         /// The verifier's reason.
+        #[source]
         reason: AuthError,
     },
 }

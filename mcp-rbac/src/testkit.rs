@@ -33,8 +33,15 @@ pub struct DevIssuer {
 
 /// Why the issuer could not be made.
 #[derive(Debug, thiserror::Error)]
-#[error("development issuer: {0}")]
-pub struct DevIssuerError(String);
+#[non_exhaustive]
+pub enum DevIssuerError {
+    /// The key generator (or the system's random source) failed.
+    #[error("development issuer: key generation failed")]
+    Generate(#[source] aws_lc_rs::error::Unspecified),
+    /// The generated key did not load: its cause is the crypto library's or the JWK parser's.
+    #[error("development issuer: the generated key did not load")]
+    Load(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
 
 impl DevIssuer {
     /// A fresh key for `issuer`, minting tokens for `audience` by default.
@@ -45,12 +52,14 @@ impl DevIssuer {
         crate::verify::install_crypto_provider();
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .map_err(|_| DevIssuerError("key generation failed".into()))?;
+            .map_err(DevIssuerError::Generate)?;
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-            .map_err(|_| DevIssuerError("generated key did not load".into()))?;
+            .map_err(|e| DevIssuerError::Load(e.into()))?;
         let point = pair.public_key().as_ref();
         if point.len() != 65 || point[0] != 4 {
-            return Err(DevIssuerError("unexpected public key encoding".into()));
+            return Err(DevIssuerError::Load(
+                "not an uncompressed P-256 point".into(),
+            ));
         }
         let (x, y) = point[1..].split_at(32);
         let kid = format!("dev-{}", &URL_SAFE_NO_PAD.encode(&x[..9]));
@@ -58,8 +67,8 @@ impl DevIssuer {
             "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
             "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
         }))
-        .map_err(|e| DevIssuerError(e.to_string()))?;
-        let key = VerificationKey::from_jwk(&jwk).map_err(|e| DevIssuerError(e.to_string()))?;
+        .map_err(|e| DevIssuerError::Load(e.into()))?;
+        let key = VerificationKey::from_jwk(&jwk).map_err(|e| DevIssuerError::Load(e.into()))?;
         Ok(DevIssuer {
             issuer: issuer.into(),
             audience: audience.into(),

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use mcp_rbac::verify::{
-    install_crypto_provider, Algorithm, AuthError, ConfigError, JwtVerifier, MultiIssuerError,
+    install_crypto_provider, Algorithm, AuthError, JwtConfigError, JwtVerifier, MultiIssuerError,
     MultiIssuerVerifier, TokenVerifier, VerificationKey,
 };
 use serde_json::{json, Value};
@@ -160,7 +160,7 @@ fn hmac_secrets_must_be_as_long_as_the_hash() {
             .map(|_| ())
     };
     let short = |algorithm, min_bytes| {
-        Err(ConfigError::ShortSecret {
+        Err(JwtConfigError::ShortSecret {
             algorithm,
             min_bytes,
         })
@@ -243,7 +243,7 @@ fn jwks_not_meant_for_verification_are_refused() {
     assert_eq!(build(Algorithm::ES256), Ok(()));
     assert_eq!(
         build(Algorithm::ES384),
-        Err(ConfigError::UnusableKey("ec-1".into()))
+        Err(JwtConfigError::UnusableKey("ec-1".into()))
     );
 }
 
@@ -420,60 +420,60 @@ fn unsafe_configurations_refuse_to_build() {
     let hmac = || VerificationKey::hmac_secret(SECRET).unwrap();
     let base = || JwtVerifier::builder().issuer(ISS).audience(AUD);
     let err = |b: mcp_rbac::verify::JwtVerifierBuilder| b.build().err();
-    assert_eq!(err(base().key(rsa())), Some(ConfigError::NoAlgorithms));
+    assert_eq!(err(base().key(rsa())), Some(JwtConfigError::NoAlgorithms));
     assert_eq!(
         err(JwtVerifier::builder()
             .issuer(ISS)
             .algorithms([Algorithm::RS256])
             .key(rsa())),
-        Some(ConfigError::NoAudience)
+        Some(JwtConfigError::NoAudience)
     );
     assert_eq!(
         err(JwtVerifier::builder()
             .audience(AUD)
             .algorithms([Algorithm::RS256])
             .key(rsa())),
-        Some(ConfigError::NoIssuer)
+        Some(JwtConfigError::NoIssuer)
     );
     assert_eq!(
         err(base().algorithms([Algorithm::RS256])),
-        Some(ConfigError::NoKeys)
+        Some(JwtConfigError::NoKeys)
     );
     // An empty value (an unset environment variable) is none: `"aud": ""` must not match it.
     let rs256 =
         |b: mcp_rbac::verify::JwtVerifierBuilder| b.algorithms([Algorithm::RS256]).key(rsa());
     assert_eq!(
         err(rs256(JwtVerifier::builder().issuer(ISS).audience(""))),
-        Some(ConfigError::NoAudience)
+        Some(JwtConfigError::NoAudience)
     );
     assert_eq!(
         err(rs256(base().audience(" "))),
-        Some(ConfigError::NoAudience)
+        Some(JwtConfigError::NoAudience)
     );
     assert_eq!(
         err(rs256(JwtVerifier::builder().issuer("").audience(AUD))),
-        Some(ConfigError::NoIssuer)
+        Some(JwtConfigError::NoIssuer)
     );
     assert_eq!(
         err(base()
             .algorithms([Algorithm::RS256, Algorithm::HS256])
             .key(rsa())),
-        Some(ConfigError::MixedHmac)
+        Some(JwtConfigError::MixedHmac)
     );
     assert_eq!(
         err(base().algorithms([Algorithm::RS256]).key(rsa()).key(hmac())),
-        Some(ConfigError::MixedHmac)
+        Some(JwtConfigError::MixedHmac)
     );
     assert!(matches!(
         err(base().algorithms([Algorithm::ES256]).key(rsa())),
-        Some(ConfigError::UnusableKey(_))
+        Some(JwtConfigError::UnusableKey(_))
     ));
     assert_eq!(
         err(base()
             .algorithms([Algorithm::RS256])
             .key(rsa())
             .leeway(std::time::Duration::from_secs(3600))),
-        Some(ConfigError::LeewayTooLarge(3600))
+        Some(JwtConfigError::LeewayTooLarge(3600))
     );
 }
 
@@ -661,5 +661,5 @@ async fn the_audience_can_be_read_from_client_id() {
         default.verify(&token("app-client-1")).await.err(),
         Some(AuthError::MissingClaim("aud".into()))
     );
-    assert_eq!(build(Some(" ")).err(), Some(ConfigError::NoAudience));
+    assert_eq!(build(Some(" ")).err(), Some(JwtConfigError::NoAudience));
 }

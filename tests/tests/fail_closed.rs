@@ -9,7 +9,7 @@
 //!
 //! Already covered elsewhere and not repeated: the 401 of a guarded router without the layer for
 //! a small test router (`rmcp_parity.rs`), the panicking verifier at the tower level and the
-//! `ConfigError` variants (`mcp-rbac/tests/jwt_verifier.rs`).
+//! `JwtConfigError` variants (`mcp-rbac/tests/jwt_verifier.rs`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::verify::{
-    Algorithm, AuthError, ConfigError, JwtVerifier, TokenVerifier, TokenVerifierExt,
+    Algorithm, AuthError, JwtConfigError, JwtVerifier, TokenVerifier, TokenVerifierExt,
     VerificationKey,
 };
 use mcp_rbac::Principal;
@@ -405,7 +405,7 @@ fn a_verifier_without_algorithms_or_audience_does_not_build() {
         .key(key())
         .build()
         .unwrap_err();
-    assert_eq!(no_algorithms, ConfigError::NoAlgorithms);
+    assert_eq!(no_algorithms, JwtConfigError::NoAlgorithms);
     assert_eq!(
         no_algorithms.to_string(),
         "no token algorithm is allowed: configure at least one (e.g. RS256)"
@@ -418,7 +418,7 @@ fn a_verifier_without_algorithms_or_audience_does_not_build() {
         .key(key())
         .build()
         .unwrap_err();
-    assert_eq!(empty, ConfigError::NoAlgorithms);
+    assert_eq!(empty, JwtConfigError::NoAlgorithms);
 
     let no_audience = JwtVerifier::builder()
         .issuer("https://issuer.test")
@@ -426,7 +426,7 @@ fn a_verifier_without_algorithms_or_audience_does_not_build() {
         .key(key())
         .build()
         .unwrap_err();
-    assert_eq!(no_audience, ConfigError::NoAudience);
+    assert_eq!(no_audience, JwtConfigError::NoAudience);
     assert_eq!(
         no_audience.to_string(),
         "no audience configured: set the resource URL this server answers for"
@@ -437,5 +437,5 @@ fn a_verifier_without_algorithms_or_audience_does_not_build() {
         .key(key())
         .build()
         .unwrap_err();
-    assert_eq!(neither, ConfigError::NoAlgorithms);
+    assert_eq!(neither, JwtConfigError::NoAlgorithms);
 }

@@ -6,29 +6,29 @@ use quote::{format_ident, quote, ToTokens};
 use syn::{parse_quote, ImplItem, ItemImpl};
 
 use crate::model::{last_segment_is, HandlerArgs, Kind};
-use crate::parse::{self, push_error};
+use crate::parse;
 
-use super::Expansion;
+use super::{fatal, Expansion};
 
-pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
-    let (args, mut errors) = parse::handler_args(kind, attr);
-    let mut item_impl: ItemImpl = match syn::parse2(input.clone()) {
+pub(super) fn try_expand(
+    kind: Kind,
+    attr: TokenStream,
+    input: TokenStream,
+) -> Result<Expansion, syn::Error> {
+    let (args, errors) = parse::handler_args(kind, attr);
+    let mut item_impl: ItemImpl = match syn::parse2(input) {
         Ok(item_impl) => item_impl,
         Err(e) => {
             let message = format!(
                 "`#[mcp_rbac::{}_handler]` goes on `impl rmcp::ServerHandler for MyServer {{}}`",
                 kind.attr()
             );
-            push_error(&mut errors, syn::Error::new(e.span(), message));
-            return Expansion {
-                code: input,
-                errors,
-            };
+            return Err(fatal(errors, syn::Error::new(e.span(), message)));
         }
     };
     if item_impl.trait_.is_none() {
-        push_error(
-            &mut errors,
+        return Err(fatal(
+            errors,
             syn::Error::new_spanned(
                 &item_impl.self_ty,
                 format!(
@@ -40,11 +40,7 @@ pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
                     kind.attr()
                 ),
             ),
-        );
-        return Expansion {
-            code: item_impl.into_token_stream(),
-            errors,
-        };
+        ));
     }
     let methods = match kind {
         Kind::Tool => tool_methods(&args),
@@ -65,10 +61,10 @@ pub fn handler(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
         let info = get_info(&item_impl, &args);
         item_impl.items.push(info);
     }
-    Expansion {
+    Ok(Expansion {
         code: item_impl.into_token_stream(),
         errors,
-    }
+    })
 }
 
 fn has_method(item_impl: &ItemImpl, name: &str) -> bool {

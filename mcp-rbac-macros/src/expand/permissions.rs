@@ -17,22 +17,9 @@ use crate::parse;
 use crate::suggest::closest;
 use crate::validate;
 
-pub fn permissions(input: TokenStream) -> Expansion {
-    let set = match parse::permission_set(input) {
-        Ok(set) => set,
-        Err(e) => {
-            return Expansion {
-                code: TokenStream::new(),
-                errors: Some(e),
-            }
-        }
-    };
-    if let Err(e) = validate::permission_set(&set) {
-        return Expansion {
-            code: TokenStream::new(),
-            errors: Some(e),
-        };
-    }
+pub(super) fn try_expand(input: TokenStream) -> Result<Expansion, syn::Error> {
+    let set = parse::permission_set(input)?;
+    validate::permission_set(&set)?;
     let (attrs, vis, ident) = (&set.attrs, &set.vis, &set.ident);
     // Names are written back plain, so `Perm!` compares the same spelling the router emits.
     let names: Vec<LitStr> = set
@@ -117,7 +104,7 @@ pub fn permissions(input: TokenStream) -> Expansion {
         #[allow(unused_imports)]
         #use_vis use #checker as #ident;
     };
-    Expansion { code, errors: None }
+    Ok(Expansion { code, errors: None })
 }
 
 /// `unknown_permission!("Admin.Wrte", Perm, ["Guest.Read", ..])`, called by a `Perm!` checker
@@ -210,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_set_checks_its_declaration() {
-        let errors = |input: TokenStream| permissions(input).errors.map(|e| e.to_string());
+        let errors = |input: TokenStream| try_expand(input).err().map(|e| e.to_string());
         assert_eq!(errors(quote!(pub enum Perm { "A.Read", "B.Write" })), None);
         assert!(errors(quote!(enum Perm { "A.Read", "A.Read" }))
             .unwrap()

@@ -10,11 +10,15 @@ use crate::model::{last_segment_is, Access, Item, Kind, Requirement, RouterArgs}
 use crate::parse::{self, push_error};
 use crate::validate;
 
-use super::Expansion;
+use super::{fatal, Expansion};
 
-pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
+pub(super) fn try_expand(
+    kind: Kind,
+    attr: TokenStream,
+    input: TokenStream,
+) -> Result<Expansion, syn::Error> {
     let (args, mut errors) = parse::router_args(kind, attr);
-    let mut item_impl: ItemImpl = match syn::parse2(input.clone()) {
+    let mut item_impl: ItemImpl = match syn::parse2(input) {
         Ok(item_impl) => item_impl,
         Err(e) => {
             // Not an impl block (a struct, a fn, …): say where the attribute goes, keep the item.
@@ -23,16 +27,12 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
                 kind.router(),
                 kind.attr()
             );
-            push_error(&mut errors, syn::Error::new(e.span(), message));
-            return Expansion {
-                code: input,
-                errors,
-            };
+            return Err(fatal(errors, syn::Error::new(e.span(), message)));
         }
     };
     if let Some((_, path, _)) = &item_impl.trait_ {
-        push_error(
-            &mut errors,
+        return Err(fatal(
+            errors,
             syn::Error::new_spanned(
                 path,
                 format!(
@@ -41,12 +41,7 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
                     kind.attr()
                 ),
             ),
-        );
-        strip_method_attrs(kind, &mut item_impl);
-        return Expansion {
-            code: item_impl.into_token_stream(),
-            errors,
-        };
+        ));
     }
 
     let mut items = Vec::new();
@@ -131,10 +126,10 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
         .push(manifest_fn(kind, &args.router, &args.vis));
 
     if !args.server_handler {
-        return Expansion {
+        return Ok(Expansion {
             code: item_impl.into_token_stream(),
             errors,
-        };
+        });
     }
     let self_ty = &item_impl.self_ty;
     let router = &args.router;
@@ -145,19 +140,7 @@ pub fn router(kind: Kind, attr: TokenStream, input: TokenStream) -> Expansion {
         #[::mcp_rbac::tool_handler(router = Self::#router())]
         impl #impl_generics ::rmcp::ServerHandler for #self_ty #ty_generics #where_clause {}
     };
-    Expansion { code, errors }
-}
-
-/// Removes our method attributes from an impl the router cannot build, so rmcp's attribute of
-/// the same name (if imported) does not report the same mistake a second time.
-fn strip_method_attrs(kind: Kind, item_impl: &mut ItemImpl) {
-    for impl_item in &mut item_impl.items {
-        if let ImplItem::Fn(method) = impl_item {
-            method
-                .attrs
-                .retain(|a| !last_segment_is(a.path(), kind.attr()));
-        }
-    }
+    Ok(Expansion { code, errors })
 }
 
 /// rmcp's own attribute with our keys taken out.
@@ -171,19 +154,16 @@ pub(super) fn rmcp_attribute(kind: Kind, passthrough: &TokenStream) -> syn::Attr
 }
 
 /// The router: every route wrapped by `guard_tool` / `guard_prompt` with its access rule. With
-/// `permissions = Perm`, each name goes through `Perm!` (a compile-time check against the set)
-/// and the routes are guarded by `TypedGuard::<Perm>`, which checks the rule as bits of `Perm`.
+/// `permissions = Perm`, each name goes through `Perm!` (a compile-time check against the set).
 fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
     let (router, vis, set) = (&args.router, &args.vis, args.permissions.as_ref());
     let routes = items.iter().map(|item| {
         let handler = &item.fn_ident;
         let attr_fn = format_ident!("{}_{}_attr", handler, kind.attr());
         let access = access_tokens(&item.access, set);
-        let guard = match (kind, set) {
-            (Kind::Tool, None) => quote!(guard_tool),
-            (Kind::Prompt, None) => quote!(guard_prompt),
-            (Kind::Tool, Some(_)) => quote!(Guard::tool),
-            (Kind::Prompt, Some(_)) => quote!(Guard::prompt),
+        let guard = match kind {
+            Kind::Tool => quote!(guard_tool),
+            Kind::Prompt => quote!(guard_prompt),
         };
         quote! { .with_route(#guard(Self::#attr_fn(), Self::#handler, #access)) }
     });
@@ -198,30 +178,24 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
     if let Some(set) = set {
         let set = set.to_token_stream().to_string().replace(' ', "");
         doc.push(format!(
-            " Every permission name is checked against `{set}` when this compiles (`{set}!`),"
+            " Every permission name is checked against `{set}` when this compiles (`{set}!`)."
         ));
-        doc.push(format!(" and at run time as bits of `{set}` (`Guard`)."));
     }
-    let uses = match (kind, set) {
-        (Kind::Tool, None) => quote!(
+    let set_check = set.map(|set| quote!(::mcp_rbac::__private::permission_set::<#set>();));
+    let uses = match kind {
+        Kind::Tool => quote!(
             use ::mcp_rbac::__private::{guard_tool, Access, Requirement};
         ),
-        (Kind::Prompt, None) => {
-            quote!(
-                use ::mcp_rbac::__private::{guard_prompt, Access, Requirement};
-            )
-        }
-        (_, Some(set)) if !items.is_empty() => quote! {
-            use ::mcp_rbac::__private::{Access, Requirement};
-            type Guard = ::mcp_rbac::__private::TypedGuard<#set>;
-        },
-        (_, Some(_)) => TokenStream::new(),
+        Kind::Prompt => quote!(
+            use ::mcp_rbac::__private::{guard_prompt, Access, Requirement};
+        ),
     };
     match kind {
         Kind::Tool => parse_quote! {
             #(#[doc = #doc])*
             #vis fn #router() -> ::rmcp::handler::server::router::tool::ToolRouter<Self> {
                 #uses
+                #set_check
                 ::rmcp::handler::server::router::tool::ToolRouter::<Self>::new()
                     #(#routes)*
             }
@@ -230,6 +204,7 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
             #(#[doc = #doc])*
             #vis fn #router() -> ::rmcp::handler::server::router::prompt::PromptRouter<Self> {
                 #uses
+                #set_check
                 ::rmcp::handler::server::router::prompt::PromptRouter::<Self>::new()
                     #(#routes)*
             }

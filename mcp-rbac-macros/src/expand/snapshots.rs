@@ -21,12 +21,12 @@ const ATTRIBUTES: &[&str] = &[
     "prompt_handler",
 ];
 
-fn expand_attr(name: &str, attr: TokenStream, item: TokenStream) -> Expansion {
+fn expand_attr(name: &str, attr: TokenStream, item: TokenStream) -> Result<Expansion, syn::Error> {
     match name {
-        "tool_router" => super::router(Kind::Tool, attr, item),
-        "prompt_router" => super::router(Kind::Prompt, attr, item),
-        "tool_handler" => super::handler(Kind::Tool, attr, item),
-        "prompt_handler" => super::handler(Kind::Prompt, attr, item),
+        "tool_router" => super::router::try_expand(Kind::Tool, attr, item),
+        "prompt_router" => super::router::try_expand(Kind::Prompt, attr, item),
+        "tool_handler" => super::handler::try_expand(Kind::Tool, attr, item),
+        "prompt_handler" => super::handler::try_expand(Kind::Prompt, attr, item),
         other => unreachable!("{other} is not in ATTRIBUTES"),
     }
 }
@@ -54,7 +54,7 @@ fn expand_item(item: Item, out: &mut Vec<Item>) -> Result<(), String> {
                 .is_some_and(|s| s.ident == "mcp_rbac")
                 && last_segment_is(&m.mac.path, "permissions") =>
         {
-            super::permissions(m.mac.tokens.clone())
+            super::permissions::try_expand(m.mac.tokens.clone())
         }
         Item::Impl(i) => {
             let Some((index, name)) = i
@@ -79,6 +79,7 @@ fn expand_item(item: Item, out: &mut Vec<Item>) -> Result<(), String> {
             return Ok(());
         }
     };
+    let expansion = expansion.map_err(|e| e.to_string())?;
     if let Some(e) = expansion.errors {
         return Err(e.to_string());
     }

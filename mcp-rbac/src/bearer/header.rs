@@ -7,11 +7,14 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue};
 
 /// Why a present `Authorization` header is unusable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// Two or more `Authorization` headers.
+    #[error("more than one Authorization header")]
     Duplicate,
     /// Not visible ASCII, or not `Bearer <b64token>`.
+    #[error("Authorization header is not `Bearer <token>`")]
     Malformed,
 }
 

@@ -65,11 +65,10 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use challenge::Challenge;
+use challenge::Challenge;
 pub use drain::{DEFAULT_DRAIN_BYTES, DEFAULT_DRAIN_TIME};
 pub use header::{bearer_token, HeaderError};
 pub use session::DEFAULT_MAX_SESSIONS;
-pub(crate) use step_up::is_scope_token;
 pub use step_up::{StepUp, StepUpLayer, DEFAULT_MAX_BODY_BYTES};
 
 use self::drain::Drain;

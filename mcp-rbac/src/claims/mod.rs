@@ -5,9 +5,9 @@ mod view;
 
 use serde_json::{Map, Value};
 
+use crate::error::AuthError;
 use crate::policy::RolePolicy;
 use crate::principal::{Principal, PrincipalBuilder};
-use crate::verify::AuthError;
 
 pub(crate) use view::{ClaimObject, ClaimValue};
 
@@ -526,7 +526,7 @@ impl ClaimsMapping {
             .scopes(scopes);
         if !roles.is_empty() {
             builder = builder
-                .grant_roles(&self.policy, roles.iter().copied())
+                .grant(|set| self.policy.grant_to(roles.iter().copied(), set))
                 .roles(roles);
         }
         if let Some(ClaimValue::String(iss)) = claims.get("iss") {

@@ -14,8 +14,10 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 
-use super::{denial, marker, ItemKind, Listing};
+use super::{marker, Listing};
 use crate::audit;
+use crate::denial;
+use crate::item::ItemKind;
 use crate::principal::{principal_from_context, Principal};
 
 pub(crate) fn require_principal(

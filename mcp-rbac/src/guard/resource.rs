@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::handler::{cache_hints, require_principal};
 use super::uri_template::UriTemplate;
-use super::{Gate, ItemKind, Listing};
+use super::{Gate, Listing};
+use crate::item::ItemKind;
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
 

@@ -9,9 +9,9 @@ use rmcp::handler::server::router::tool::ToolRoute;
 use rmcp::handler::server::tool::{CallToolHandler, ToolCallContext};
 use rmcp::model::{Prompt, Tool};
 
-use super::{marker, Gate, ItemKind};
+use super::{marker, Gate};
+use crate::item::ItemKind;
 use crate::requirement::Access;
-use crate::typed::BitCheck;
 
 /// A tool route whose every call passes `access` first. Used by `#[mcp_rbac::tool_router]`;
 /// callable directly to guard a hand-built route.
@@ -20,25 +20,11 @@ where
     S: Send + Sync + 'static,
     C: CallToolHandler<S, A> + Send + Sync + Clone + 'static,
 {
-    guard_tool_with(attr, handler, access, None)
-}
-
-/// [`guard_tool`], checking `bits` when given (see [`crate::typed`]).
-pub(crate) fn guard_tool_with<S, C, A>(
-    attr: Tool,
-    handler: C,
-    access: Access,
-    bits: Option<BitCheck>,
-) -> ToolRoute<S>
-where
-    S: Send + Sync + 'static,
-    C: CallToolHandler<S, A> + Send + Sync + Clone + 'static,
-{
     let route = ToolRoute::new(attr, handler);
     let inner = route.call;
     let mut attr = route.attr;
     marker::set(&mut attr.meta, &access);
-    let gate = Arc::new(Gate::with_bits(ItemKind::Tool, &attr.name, access, bits));
+    let gate = Arc::new(Gate::new(ItemKind::Tool, &attr.name, access));
     ToolRoute::new_dyn(attr, move |context: ToolCallContext<'_, S>| {
         match gate.check(context.request_context()) {
             Ok(_) => inner(context),
@@ -54,26 +40,11 @@ where
     A: 'static,
     H: GetPromptHandler<S, A> + Send + Sync + Clone + 'static,
 {
-    guard_prompt_with(attr, handler, access, None)
-}
-
-/// [`guard_prompt`], checking `bits` when given (see [`crate::typed`]).
-pub(crate) fn guard_prompt_with<S, H, A>(
-    attr: Prompt,
-    handler: H,
-    access: Access,
-    bits: Option<BitCheck>,
-) -> PromptRoute<S>
-where
-    S: Send + Sync + 'static,
-    A: 'static,
-    H: GetPromptHandler<S, A> + Send + Sync + Clone + 'static,
-{
     let route = PromptRoute::new(attr, handler);
     let inner = route.get;
     let mut attr = route.attr;
     marker::set(&mut attr.meta, &access);
-    let gate = Arc::new(Gate::with_bits(ItemKind::Prompt, &attr.name, access, bits));
+    let gate = Arc::new(Gate::new(ItemKind::Prompt, &attr.name, access));
     PromptRoute::new_dyn(attr, move |context: PromptContext<'_, S>| {
         match gate.check(&context.context) {
             Ok(_) => inner(context),

@@ -1,29 +1,11 @@
 //! The role × tool matrix: a [`Manifest`] crossed with a [`RolePolicy`], rendered for review.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use super::{Manifest, UNGUARDED};
+use crate::item::ItemKind;
 use crate::requirement::{Access, ParseRequirementError};
 use crate::RolePolicy;
-
-/// Whether a row is a tool or a prompt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ItemKind {
-    /// A tool (`tools/call`).
-    Tool,
-    /// A prompt (`prompts/get`).
-    Prompt,
-}
-
-impl fmt::Display for ItemKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ItemKind::Tool => "tool",
-            ItemKind::Prompt => "prompt",
-        })
-    }
-}
 
 /// A manifest rule that is neither `public`, `unguarded` nor a requirement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,7 +126,8 @@ impl AccessMatrix {
         &self.roles
     }
 
-    /// Whether `role` may call the tool or prompt `name`; `false` for an unknown role or item.
+    /// Whether `role` may call the tool or prompt `name`; `false` for an unknown role or item
+    /// (resources are not in a manifest).
     pub fn allows(&self, role: &str, kind: ItemKind, name: &str) -> bool {
         let Some(column) = self.roles.iter().position(|r| r == role) else {
             return false;
@@ -214,6 +197,8 @@ impl AccessMatrix {
             match row.kind {
                 ItemKind::Tool => matrix.tools.insert(&row.name, json),
                 ItemKind::Prompt => matrix.prompts.insert(&row.name, json),
+                // A manifest lists tools and prompts only.
+                ItemKind::Resource => None,
             };
         }
         serde_json::to_string_pretty(&matrix).unwrap_or_default()

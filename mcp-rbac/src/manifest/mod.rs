@@ -11,7 +11,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::guard::{access_of_prompt, access_of_tool};
 
-pub use matrix::{AccessMatrix, ItemKind, MatrixError};
+pub use matrix::{AccessMatrix, MatrixError};
 
 /// Item name → canonical access rule (`public`, `Admin.Write`, `any(A, B)`, …), for tools and
 /// prompts. Items no guard wrapped show as `unguarded` (and are refused at call time).

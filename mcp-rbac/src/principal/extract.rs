@@ -5,7 +5,7 @@ use rmcp::service::RequestContext;
 use rmcp::RoleServer;
 
 use super::Principal;
-use crate::guard::denial;
+use crate::denial;
 
 /// The caller of this request, if authenticated.
 ///

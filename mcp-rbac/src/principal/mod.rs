@@ -1,14 +1,14 @@
 //! Who is calling: the verified subject and what they may do.
 
 mod extract;
-mod permissions;
 
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
 pub use extract::{principal_from_context, OptionalPrincipal};
-pub use permissions::PermissionSet;
+
+use crate::permissions::PermissionSet;
 
 /// An authenticated caller, made by a [verifier](crate::verify) from a token and put into the
 /// request by the [bearer layer](crate::bearer). Cheap to clone.
@@ -184,13 +184,10 @@ impl PrincipalBuilder {
         self
     }
 
-    /// Grants what `policy` gives `roles`, without recording the roles.
-    pub(crate) fn grant_roles<'a>(
-        mut self,
-        policy: &crate::RolePolicy,
-        roles: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
-        policy.grant_to(roles, &mut self.permissions);
+    /// Adds to the permissions with `grant` (a role policy granting roles), without recording
+    /// the roles.
+    pub(crate) fn grant(mut self, grant: impl FnOnce(&mut PermissionSet)) -> Self {
+        grant(&mut self.permissions);
         self
     }
 

@@ -758,12 +758,12 @@ impl Assembled {
         &self.resource
     }
 
-    /// The development tokens, with [`Issuer::development`].
+    /// The development tokens, with `Issuer::development()` (feature `testkit`).
     pub fn development_tokens(&self) -> Option<&DevelopmentTokens> {
         self.development.as_ref().map(|(_, tokens)| tokens)
     }
 
-    /// The development issuer, with [`Issuer::development`] (to mint other tokens).
+    /// The development issuer, with `Issuer::development()` (feature `testkit`), to mint other tokens.
     #[cfg(feature = "testkit")]
     pub fn development_issuer(&self) -> Option<&Arc<crate::testkit::DevIssuer>> {
         self.development.as_ref().map(|(issuer, _)| issuer)

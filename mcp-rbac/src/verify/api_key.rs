@@ -58,7 +58,7 @@ impl std::fmt::Debug for ApiKeyVerifier {
 
 /// Why an [`ApiKeyVerifier`] cannot be built. Messages name the key's principal, never the
 /// key or its hash.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiKeyConfigError {
     /// No key configured: the verifier would refuse everything.
@@ -85,12 +85,13 @@ pub enum ApiKeyConfigError {
         column: Option<usize>,
     },
     /// A key file that cannot be read.
-    #[error("cannot read API key file {path}: {reason}")]
+    #[error("cannot read API key file {path}: {source}")]
     Read {
         /// The file.
         path: String,
         /// The operating system's reason.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -371,29 +372,33 @@ mod tests {
     fn bad_configurations_are_named() {
         let p = || Principal::builder("svc").build();
         assert_eq!(
-            ApiKeyVerifier::builder().build().unwrap_err(),
-            ApiKeyConfigError::NoKeys
+            (ApiKeyVerifier::builder().build().unwrap_err()).to_string(),
+            ApiKeyConfigError::NoKeys.to_string()
         );
         let err = ApiKeyVerifier::builder()
             .key_hash("abc123", p())
             .build()
             .unwrap_err();
-        assert_eq!(err, ApiKeyConfigError::InvalidHash("svc".into()));
+        assert!(
+            matches!(&err, ApiKeyConfigError::InvalidHash(who) if who == "svc"),
+            "{err}"
+        );
         assert_eq!(
             err.to_string(),
             "the API key hash for `svc` is not a SHA-256 digest in hex (64 hexadecimal digits)"
         );
         assert_eq!(
-            ApiKeyVerifier::builder().key("", p()).build().unwrap_err(),
-            ApiKeyConfigError::EmptyKey("svc".into())
+            (ApiKeyVerifier::builder().key("", p()).build().unwrap_err()).to_string(),
+            ApiKeyConfigError::EmptyKey("svc".into()).to_string()
         );
         assert_eq!(
-            ApiKeyVerifier::builder()
+            (ApiKeyVerifier::builder()
                 .key("k1-0123456789", p())
                 .key_hash(&ApiKeyVerifier::hash_key("k1-0123456789"), p())
                 .build()
-                .unwrap_err(),
-            ApiKeyConfigError::DuplicateKey("svc".into())
+                .unwrap_err())
+            .to_string(),
+            ApiKeyConfigError::DuplicateKey("svc".into()).to_string()
         );
     }
 }

@@ -83,9 +83,9 @@ impl ApiKeyVerifierBuilder {
     /// Reads a TOML key file (see [`keys_from_toml_str`](Self::keys_from_toml_str)).
     pub fn keys_from_toml_file(self, path: impl AsRef<Path>) -> Result<Self, ApiKeyConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ApiKeyConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| ApiKeyConfigError::Read {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source,
         })?;
         self.keys_from_toml_str(&text)
     }
@@ -139,7 +139,10 @@ mod tests {
             .unwrap()
             .build()
             .unwrap_err();
-        assert_eq!(err, ApiKeyConfigError::InvalidHash("ci-bot".into()));
+        assert!(
+            matches!(&err, ApiKeyConfigError::InvalidHash(who) if who == "ci-bot"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -166,7 +169,7 @@ mod tests {
             .unwrap()
             .build()
             .unwrap_err();
-        assert_eq!(err, ApiKeyConfigError::NoKeys);
+        assert!(matches!(err, ApiKeyConfigError::NoKeys), "{err}");
     }
 
     #[test]

@@ -147,7 +147,7 @@ impl Weighter<Box<str>, Active> for ActiveWeight {
 }
 
 /// Why an [`IntrospectionVerifier`] cannot be built. Messages never hold the client secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntrospectionConfigError {
     /// The endpoint is not an absolute `https` (or `http`) URL.
@@ -176,7 +176,7 @@ pub enum IntrospectionConfigError {
     LeewayTooLarge(u64),
     /// The HTTP client could not be built.
     #[error("the HTTP client could not be built: {0}")]
-    Client(String),
+    Client(#[source] reqwest::Error),
 }
 
 /// Builds an [`IntrospectionVerifier`].
@@ -626,7 +626,7 @@ impl IntrospectionVerifierBuilder {
             // A redirect would move the client credentials and the token somewhere else.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| IntrospectionConfigError::Client(e.to_string()))?;
+            .map_err(IntrospectionConfigError::Client)?;
         Ok(IntrospectionVerifier {
             endpoint,
             authorization,
@@ -707,25 +707,36 @@ mod tests {
                 .build()
                 .map(|_| ())
         };
-        assert_eq!(build("https://idp.example/introspect"), Ok(()));
-        assert_eq!(build("http://127.0.0.1:8080/introspect"), Ok(()));
-        assert_eq!(build("http://[::1]:8080/introspect"), Ok(()));
-        assert_eq!(build("http://localhost/introspect"), Ok(()));
         assert_eq!(
-            build("http://idp.example/introspect"),
-            Err(IntrospectionConfigError::InsecureEndpoint)
+            build("https://idp.example/introspect").map_err(|e| e.to_string()),
+            Ok(())
         );
         assert_eq!(
-            build("ftp://idp.example/introspect"),
-            Err(IntrospectionConfigError::InvalidEndpoint(
-                "scheme `ftp`".into()
-            ))
+            build("http://127.0.0.1:8080/introspect").map_err(|e| e.to_string()),
+            Ok(())
         );
         assert_eq!(
-            build("https://rs:secret@idp.example/introspect"),
+            build("http://[::1]:8080/introspect").map_err(|e| e.to_string()),
+            Ok(())
+        );
+        assert_eq!(
+            build("http://localhost/introspect").map_err(|e| e.to_string()),
+            Ok(())
+        );
+        assert_eq!(
+            build("http://idp.example/introspect").map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::InsecureEndpoint.to_string())
+        );
+        assert_eq!(
+            build("ftp://idp.example/introspect").map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::InvalidEndpoint("scheme `ftp`".into()).to_string())
+        );
+        assert_eq!(
+            build("https://rs:secret@idp.example/introspect").map_err(|e| e.to_string()),
             Err(IntrospectionConfigError::InvalidEndpoint(
                 "credentials in the URL (use client_credentials)".into()
-            ))
+            )
+            .to_string())
         );
         assert!(matches!(
             build("not a url"),
@@ -738,19 +749,21 @@ mod tests {
             .build()
             .is_ok());
         assert_eq!(
-            IntrospectionVerifier::builder("https://idp.example/i")
+            (IntrospectionVerifier::builder("https://idp.example/i")
                 .build()
-                .map(|_| ()),
-            Err(IntrospectionConfigError::NoCredentials)
+                .map(|_| ()))
+            .map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::NoCredentials.to_string())
         );
         assert_eq!(
-            IntrospectionVerifier::builder("https://idp.example/i")
+            (IntrospectionVerifier::builder("https://idp.example/i")
                 .client_credentials("rs", "s")
                 .audience("rs")
                 .cache_bytes(1024)
                 .build()
-                .map(|_| ()),
-            Err(IntrospectionConfigError::CacheTooSmall(1024))
+                .map(|_| ()))
+            .map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::CacheTooSmall(1024).to_string())
         );
     }
 
@@ -781,20 +794,23 @@ mod tests {
             }
             builder.build().map(|_| ())
         };
-        assert_eq!(build(&[], None), Err(IntrospectionConfigError::NoAudience));
-        assert_eq!(
-            build(&[""], None),
+        assert!(matches!(
+            build(&[], None),
             Err(IntrospectionConfigError::NoAudience)
+        ));
+        assert_eq!(
+            build(&[""], None).map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::NoAudience.to_string())
         );
         assert_eq!(
-            build(&["rs", " "], None),
-            Err(IntrospectionConfigError::NoAudience)
+            build(&["rs", " "], None).map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::NoAudience.to_string())
         );
         assert_eq!(
-            build(&["rs"], Some(0)),
-            Err(IntrospectionConfigError::NoConcurrency)
+            build(&["rs"], Some(0)).map_err(|e| e.to_string()),
+            Err(IntrospectionConfigError::NoConcurrency.to_string())
         );
-        assert_eq!(build(&["rs"], Some(1)), Ok(()));
+        assert_eq!(build(&["rs"], Some(1)).map_err(|e| e.to_string()), Ok(()));
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub struct MultiIssuerVerifier {
 
 /// Why issuers cannot be combined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MultiIssuerError {
     /// Two verifiers trust the same issuer: which keys would decide?
     #[error("issuer `{0}` is trusted by two verifiers; give each issuer one verifier")]

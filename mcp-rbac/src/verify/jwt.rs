@@ -59,9 +59,27 @@ impl std::fmt::Debug for JwtVerifier {
     }
 }
 
-/// Why a verifier cannot be built. The server should refuse to start.
+/// Why a [`JwtVerifier`] cannot be built. The server should refuse to start.
+///
+/// ```
+/// use mcp_rbac::verify::{Algorithm, JwtConfigError, JwtVerifier, VerificationKey};
+///
+/// let key = VerificationKey::hmac_secret(&[7; 32])?;
+/// let built = JwtVerifier::builder()
+///     .issuer("https://sso.example.com")
+///     .audience("https://mcp.example.com/mcp")
+///     .algorithms([Algorithm::HS512])
+///     .key(key)
+///     .build();
+/// match built {
+///     Err(JwtConfigError::ShortSecret { min_bytes, .. }) => assert_eq!(min_bytes, 64),
+///     other => panic!("a 32-byte secret cannot serve HS512: {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+#[non_exhaustive]
+pub enum JwtConfigError {
     /// No algorithm allowed.
     #[error("no token algorithm is allowed: configure at least one (e.g. RS256)")]
     NoAlgorithms,
@@ -342,10 +360,10 @@ impl JwtVerifierBuilder {
     }
 
     /// The verifier, or why the configuration is unsafe.
-    pub fn build(self) -> Result<JwtVerifier, ConfigError> {
+    pub fn build(self) -> Result<JwtVerifier, JwtConfigError> {
         crypto::install_crypto_provider();
         if self.algorithms.is_empty() {
-            return Err(ConfigError::NoAlgorithms);
+            return Err(JwtConfigError::NoAlgorithms);
         }
         // An empty string is what an unset environment variable gives: it is no audience (and
         // a token whose `aud` is empty must not match it).
@@ -356,17 +374,17 @@ impl JwtVerifierBuilder {
                 .as_ref()
                 .is_some_and(|c| c.trim().is_empty())
         {
-            return Err(ConfigError::NoAudience);
+            return Err(JwtConfigError::NoAudience);
         }
         if self.issuers.is_empty() || self.issuers.iter().any(|i| i.trim().is_empty()) {
-            return Err(ConfigError::NoIssuer);
+            return Err(JwtConfigError::NoIssuer);
         }
         #[cfg(feature = "jwks")]
         let has_jwks = !self.jwks.is_empty();
         #[cfg(not(feature = "jwks"))]
         let has_jwks = false;
         if self.keys.is_empty() && !has_jwks {
-            return Err(ConfigError::NoKeys);
+            return Err(JwtConfigError::NoKeys);
         }
         let hmac_alg = self
             .algorithms
@@ -380,7 +398,7 @@ impl JwtVerifierBuilder {
         // A JWKS only ever yields public keys.
         let other_key = has_jwks || self.keys.iter().any(|k| k.family != AlgorithmFamily::Hmac);
         if (hmac_alg || hmac_key) && (other_alg || other_key) {
-            return Err(ConfigError::MixedHmac);
+            return Err(JwtConfigError::MixedHmac);
         }
         for key in self
             .keys
@@ -391,7 +409,7 @@ impl JwtVerifierBuilder {
                 if key.algorithm.is_none_or(|a| a == algorithm)
                     && !key.signature.supports(algorithm)
                 {
-                    return Err(ConfigError::ShortSecret {
+                    return Err(JwtConfigError::ShortSecret {
                         algorithm,
                         min_bytes: super::signature::hmac_min_bytes(algorithm).unwrap_or(64),
                     });
@@ -404,7 +422,7 @@ impl JwtVerifierBuilder {
                 .iter()
                 .any(|a| key.matches(*a, key.kid.as_deref()))
             {
-                return Err(ConfigError::UnusableKey(
+                return Err(JwtConfigError::UnusableKey(
                     key.kid
                         .clone()
                         .unwrap_or_else(|| format!("{:?}", key.family)),
@@ -413,11 +431,11 @@ impl JwtVerifierBuilder {
         }
         let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs();
         if leeway > 300 {
-            return Err(ConfigError::LeewayTooLarge(leeway));
+            return Err(JwtConfigError::LeewayTooLarge(leeway));
         }
         let cache = match self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES) {
             0 => None,
-            bytes if bytes < 64 * 1024 => return Err(ConfigError::CacheTooSmall(bytes)),
+            bytes if bytes < 64 * 1024 => return Err(JwtConfigError::CacheTooSmall(bytes)),
             bytes => Some(TokenCache::new(bytes, Duration::from_secs(leeway))),
         };
         Ok(JwtVerifier {

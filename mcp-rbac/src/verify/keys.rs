@@ -33,6 +33,7 @@ impl std::fmt::Debug for VerificationKey {
 
 /// Why a key does not load. Carries no key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[allow(missing_docs)] // each field is named in its variant's message
 pub enum KeyError {
     /// The PEM is not an RSA, EC (P-256/P-384) or Ed25519 public key.

@@ -13,18 +13,31 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why keys could not be fetched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[allow(missing_docs)] // each field is named in its variant's message
 pub enum FetchError {
-    /// Transport failure or timeout.
-    #[error("fetching {url} failed: {reason}")]
-    Http { url: String, reason: String },
+    /// Transport failure or timeout; `source` is the HTTP client's error.
+    #[error("fetching {url} failed: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     /// Not a 2xx answer.
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     /// Larger than [`MAX_RESPONSE_BYTES`].
     #[error("{url} answered more than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge { url: String },
-    /// Not the expected JSON document.
+    /// Not JSON of the expected shape; `source` is the parser's error.
+    #[error("{url} did not answer a valid {what}: {source}")]
+    Json {
+        url: String,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// JSON of the expected shape that cannot be used (another issuer, no usable key).
     #[error("{url} did not answer a valid {what}: {reason}")]
     Document {
         url: String,
@@ -43,9 +56,9 @@ pub(crate) fn client_with_timeout(timeout: Duration) -> Result<reqwest::Client, 
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
-        .map_err(|e| FetchError::Http {
+        .map_err(|source| FetchError::Http {
             url: String::new(),
-            reason: e.to_string(),
+            source,
         })
 }
 
@@ -64,9 +77,9 @@ pub(crate) async fn get_json_with<T: serde::de::DeserializeOwned>(
     url: &str,
     what: &'static str,
 ) -> Result<(T, Option<Duration>), FetchError> {
-    let http = |e: reqwest::Error| FetchError::Http {
+    let http = |source: reqwest::Error| FetchError::Http {
         url: url.to_owned(),
-        reason: e.to_string(),
+        source,
     };
     let mut response = client
         .get(url)
@@ -94,10 +107,10 @@ pub(crate) async fn get_json_with<T: serde::de::DeserializeOwned>(
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .and_then(max_age);
-    let doc = serde_json::from_slice(&body).map_err(|e| FetchError::Document {
+    let doc = serde_json::from_slice(&body).map_err(|source| FetchError::Json {
         url: url.to_owned(),
         what,
-        reason: e.to_string(),
+        source,
     })?;
     Ok((doc, max_age))
 }
@@ -158,8 +171,10 @@ pub async fn discover_jwks_uri(issuer: &str) -> Result<String, FetchError> {
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or(FetchError::Http {
+    // Both candidates were tried, so `last` holds the second one's error.
+    Err(last.unwrap_or_else(|| FetchError::Document {
         url: issuer.to_owned(),
+        what: "authorization server metadata",
         reason: "no metadata".into(),
     }))
 }

@@ -57,11 +57,10 @@ use tower_service::Service;
 
 use self::body::{called_tool, read_bounded, Buffered};
 use self::scopes::challenge_scopes;
-pub(crate) use self::scopes::is_scope_token;
 use super::Challenge;
 use crate::audit;
-use crate::guard::ItemKind;
-use crate::metadata::{manifest_scopes, ProtectedResource};
+use crate::item::ItemKind;
+use crate::metadata::{is_scope_token, manifest_scopes, ProtectedResource};
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
 use crate::Manifest;

@@ -5,7 +5,7 @@ use rmcp::model::ErrorCode;
 use rmcp::ErrorData;
 use serde_json::json;
 
-use super::ItemKind;
+use crate::item::ItemKind;
 
 /// JSON-RPC code for "no verified principal".
 pub const UNAUTHENTICATED: ErrorCode = ErrorCode(401);
@@ -35,7 +35,7 @@ pub fn unauthenticated() -> ErrorData {
 
 /// A route in a guarded router that no guard wrapped (e.g. merged in from a plain rmcp router):
 /// refused, because nothing says who may call it.
-pub fn unguarded(kind: ItemKind, name: &str) -> ErrorData {
+pub(crate) fn unguarded(kind: ItemKind, name: &str) -> ErrorData {
     ErrorData::new(
         FORBIDDEN,
         format!(

@@ -1,8 +1,6 @@
 //! A caller's effective permissions: exact names, plus the `Prefix.*` grants a role policy makes.
 
-use std::any::TypeId;
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 /// Names are hashed at every check; foldhash is several times faster than SipHash on short
 /// strings, and its per-process seed keeps the usual flooding defence (the names come from
@@ -18,29 +16,6 @@ pub struct PermissionSet {
     exact: NameSet,
     /// `Admin.*` is stored as `Admin.`: any name that starts with it and has more after it.
     prefixes: Vec<Box<str>>,
-    /// The set as bits of one typed permission set (`mcp_rbac::permissions!`), computed on the
-    /// first typed check; see [`crate::typed`].
-    bits: BitsCache,
-}
-
-/// One slot: `(the permission enum's TypeId, its bits)`. A server normally has one permission
-/// enum; checks against another are computed each time. Emptied by every mutation.
-#[derive(Clone, Default)]
-struct BitsCache(OnceLock<(TypeId, u128)>);
-
-impl PartialEq for BitsCache {
-    /// A cache says nothing about the set's contents.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for BitsCache {}
-
-impl std::fmt::Debug for BitsCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("..")
-    }
 }
 
 impl PermissionSet {
@@ -63,7 +38,6 @@ impl PermissionSet {
 
     /// Adds one exact name.
     pub fn insert(&mut self, name: &str) {
-        self.bits.0.take();
         if !self.exact.contains(name) {
             self.exact.insert(name.into());
         }
@@ -71,7 +45,6 @@ impl PermissionSet {
 
     /// Adds a `Prefix.*` grant (the argument is the part before `*`, dot included).
     pub(crate) fn insert_prefix(&mut self, prefix: &str) {
-        self.bits.0.take();
         if !self.prefixes.iter().any(|p| &**p == prefix) {
             self.prefixes.push(prefix.into());
         }
@@ -100,19 +73,6 @@ impl PermissionSet {
         wild.sort();
         names.extend(wild);
         names
-    }
-
-    /// The bits of the typed set `set` this set holds: cached when `set` filled the slot, else `compute`d.
-    pub(crate) fn cached_bits(&self, set: TypeId, compute: impl FnOnce(&Self) -> u128) -> u128 {
-        if let Some((cached, bits)) = self.bits.0.get() {
-            if *cached == set {
-                return *bits;
-            }
-        }
-        let bits = compute(self);
-        // The first typed set checked keeps the slot.
-        let _ = self.bits.0.set((set, bits));
-        bits
     }
 
     /// Whether the set grants nothing.
