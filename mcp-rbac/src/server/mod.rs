@@ -148,6 +148,21 @@ pub enum ServerError {
     /// A setting's value is unusable.
     #[error("{0}")]
     Config(String),
+    /// The resource URL is not one the metadata document can name.
+    #[error("resource URL: {0}")]
+    ResourceUrl(#[from] crate::metadata::ResourceUrlError),
+    /// The development issuer's key could not be made.
+    #[cfg(feature = "testkit")]
+    #[error(transparent)]
+    DevelopmentIssuer(#[from] crate::testkit::DevIssuerError),
+    /// The verifier for an issuer's tokens could not be built.
+    #[error("issuer {issuer}: {source}")]
+    Verifier {
+        /// The issuer.
+        issuer: String,
+        /// Why.
+        source: crate::verify::JwtConfigError,
+    },
     /// The role policy file could not be read or is invalid.
     #[error("role policy {path}: {source}")]
     RolePolicy {
@@ -466,8 +481,7 @@ impl ServerBuilder {
         F: Fn() -> S + Send + Sync + 'static,
     {
         let uri = parse_url(&url)?;
-        let mut resource =
-            ProtectedResource::new(url.clone()).map_err(|e| ServerError::Config(e.to_string()))?;
+        let mut resource = ProtectedResource::new(url.clone())?;
         let policy = match self.role_policy {
             Some(PolicySource::Inline(policy)) => Some(policy),
             Some(PolicySource::File(path)) => Some(read_policy(path)?),
@@ -499,13 +513,15 @@ impl ServerBuilder {
                     uri.scheme_str().unwrap_or("http"),
                     uri.authority().map(|a| a.as_str()).unwrap_or_default()
                 );
-                let dev = crate::testkit::DevIssuer::generate(origin.clone(), audience.clone())
-                    .map_err(|e| ServerError::Config(e.to_string()))?;
+                let dev = crate::testkit::DevIssuer::generate(origin.clone(), audience.clone())?;
                 let verifier = dev
                     .verifier_builder()
                     .claims(claims)
                     .build()
-                    .map_err(|e| ServerError::Config(format!("development issuer: {e}")))?;
+                    .map_err(|source| ServerError::Verifier {
+                        issuer: origin.clone(),
+                        source,
+                    })?;
                 let roles: Vec<String> = policy
                     .as_ref()
                     .map(|p| p.roles().into_iter().map(str::to_owned).collect())
@@ -669,7 +685,10 @@ fn jwt_verifier(
         .jwks(jwks)
         .claims(claims)
         .build()
-        .map_err(|e| ServerError::Config(format!("issuer {issuer}: {e}")))?;
+        .map_err(|source| ServerError::Verifier {
+            issuer: issuer.clone(),
+            source,
+        })?;
     Ok(Arc::new(verifier))
 }
 
