@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use mcp_rbac::audit::{JsonLinesOptions, JsonLinesSink};
 use mcp_rbac::server::RunningServer;
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::{ClaimsMapping, Issuer, ServerBuilder};
@@ -140,6 +141,11 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         .shutdown_timeout(cli.shutdown_timeout);
     if let Some(audience) = &cli.audience {
         builder = builder.audience(audience);
+    }
+    if let Some(path) = &cli.audit_log {
+        let sink = JsonLinesSink::open(path, JsonLinesOptions::default())
+            .map_err(|e| StartError::Config(format!("audit log {}: {e}", path.display())))?;
+        builder = builder.audit_sink(sink);
     }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();

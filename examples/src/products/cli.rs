@@ -104,6 +104,11 @@ pub struct Cli {
     #[arg(long)]
     pub manifest: bool,
 
+    /// Write one JSON object per authorization decision to this file (JSON Lines, rotated at
+    /// 100 MiB, hash-chained: `verify-audit FILE` checks it).
+    #[arg(long)]
+    pub audit_log: Option<PathBuf>,
+
     /// How many requests run at once; one more is answered with 503 and `Retry-After`.
     #[arg(long, default_value_t = mcp_rbac::server::DEFAULT_MAX_CONCURRENT_REQUESTS)]
     pub max_concurrent_requests: usize,

@@ -174,6 +174,17 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let started = std::time::Instant::now();
+        // Every answer names the request, so support can find its decision records.
+        let request_id = audit::RequestId::generate();
+        let id_header = http::HeaderValue::from_str(request_id.as_str()).ok();
+        request.extensions_mut().insert(request_id);
+        let with_id = move |mut response: Response<Body>| {
+            if let Some(id) = id_header {
+                response.headers_mut().insert(audit::REQUEST_ID_HEADER, id);
+            }
+            response
+        };
         // The header value is shared bytes: cloning it counts a reference, copying no token.
         let header = header::single_value(request.headers()).and_then(|value| {
             let Some(value) = value else { return Ok(None) };
@@ -183,13 +194,15 @@ where
         let (value, range) = match header {
             Ok(Some(found)) => found,
             Ok(None) => {
-                audit::token_rejected("no bearer token");
-                let refusal = self.challenge.missing();
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, true, "no bearer token", started);
+                let refusal = with_id(self.challenge.missing());
                 return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
             Err(e) => {
-                audit::token_rejected(e.description());
-                let refusal = self.challenge.invalid(e.description());
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, false, e.description(), started);
+                let refusal = with_id(self.challenge.invalid(e.description()));
                 return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
         };
@@ -215,23 +228,27 @@ where
                 Ok(principal) => {
                     let Some(sessions) = sessions else {
                         request.extensions_mut().insert(principal);
-                        return Ok(inner.call(request).await?.map(Body::new));
+                        return Ok(with_id(inner.call(request).await?.map(Body::new)));
                     };
                     let used = sessions.check(request.headers(), &principal);
                     if matches!(used, SessionUse::Foreign) {
-                        audit::foreign_session(&principal);
-                        return Ok(drain.answer(request, session::not_found()).await);
+                        let scope = audit::Scope::of_extensions(request.extensions());
+                        audit::foreign_session(scope, &principal, started);
+                        let refusal = with_id(session::not_found());
+                        return Ok(drain.answer(request, refusal).await);
                     }
                     let is_delete = request.method() == http::Method::DELETE;
                     request.extensions_mut().insert(principal.clone());
                     let response = inner.call(request).await?.map(Body::new);
                     sessions.record(used, &principal, is_delete, &response);
-                    Ok(response)
+                    Ok(with_id(response))
                 }
                 Err(e) => {
                     let description = e.to_string();
-                    audit::token_rejected(&description);
-                    Ok(drain.answer(request, challenge.invalid(&description)).await)
+                    let scope = audit::Scope::of_extensions(request.extensions());
+                    audit::token_rejected(scope, false, &description, started);
+                    let refusal = with_id(challenge.invalid(&description));
+                    Ok(drain.answer(request, refusal).await)
                 }
             }
         })

@@ -26,7 +26,7 @@ pub(crate) fn require_principal(
     name: &str,
 ) -> Result<Principal, ErrorData> {
     principal_from_context(context).cloned().ok_or_else(|| {
-        audit::unauthenticated(kind, name);
+        audit::unauthenticated(audit::Scope::of_request(context), kind, name);
         denial::unauthenticated()
     })
 }
@@ -81,8 +81,9 @@ pub fn list_tools<S: Send + Sync + 'static>(
     listing: Listing,
 ) -> Result<ListToolsResult, ErrorData> {
     let principal = require_principal(context, ItemKind::Tool, "tools/list")?;
-    let tools = router
-        .list_all()
+    let all = router.list_all();
+    let total = all.len();
+    let tools: Vec<_> = all
         .into_iter()
         .filter_map(|mut tool| {
             let access = marker::take_tool(&mut tool)?;
@@ -91,6 +92,14 @@ pub fn list_tools<S: Send + Sync + 'static>(
                 .then_some(tool)
         })
         .collect();
+    let scope = audit::Scope::of_request(context);
+    audit::listed(
+        scope,
+        "tools/list",
+        &principal,
+        tools.len(),
+        total - tools.len(),
+    );
     let (ttl_ms, cache_scope) = cache_hints(context, listing);
     Ok(ListToolsResult {
         result_type: Some(ResultType::COMPLETE),
@@ -141,8 +150,9 @@ pub fn list_prompts<S: Send + Sync + 'static>(
     listing: Listing,
 ) -> Result<ListPromptsResult, ErrorData> {
     let principal = require_principal(context, ItemKind::Prompt, "prompts/list")?;
-    let prompts = router
-        .list_all()
+    let all = router.list_all();
+    let total = all.len();
+    let prompts: Vec<_> = all
         .into_iter()
         .filter_map(|mut prompt| {
             let access = marker::take_prompt(&mut prompt)?;
@@ -151,6 +161,14 @@ pub fn list_prompts<S: Send + Sync + 'static>(
                 .then_some(prompt)
         })
         .collect();
+    let scope = audit::Scope::of_request(context);
+    audit::listed(
+        scope,
+        "prompts/list",
+        &principal,
+        prompts.len(),
+        total - prompts.len(),
+    );
     let (ttl_ms, cache_scope) = cache_hints(context, listing);
     Ok(ListPromptsResult {
         result_type: Some(ResultType::COMPLETE),

@@ -53,16 +53,28 @@ impl Gate {
     pub(crate) fn check<'c>(
         &self,
         context: &'c RequestContext<RoleServer>,
+        arguments: Option<&rmcp::model::JsonObject>,
     ) -> Result<&'c Principal, rmcp::ErrorData> {
+        let started = std::time::Instant::now();
+        let scope = audit::Scope::of_request(context);
         let Some(principal) = principal_from_context(context) else {
-            audit::unauthenticated(self.kind, &self.name);
+            audit::unauthenticated(scope, self.kind, &self.name);
             return Err(denial::unauthenticated());
         };
-        if allows(&self.access, principal) {
-            audit::allowed(self.kind, &self.name, principal, &self.required);
+        let allowed = allows(&self.access, principal);
+        audit::decided(
+            scope,
+            self.kind,
+            &self.name,
+            principal,
+            &self.required,
+            allowed,
+            arguments,
+            started,
+        );
+        if allowed {
             Ok(principal)
         } else {
-            audit::denied(self.kind, &self.name, principal, &self.required);
             Err(denial::forbidden(self.kind, &self.name, &self.required))
         }
     }

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::handler::{cache_hints, require_principal};
 use super::uri_template::UriTemplate;
 use super::{Gate, Listing};
+use crate::audit;
 use crate::item::ItemKind;
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
@@ -130,7 +131,7 @@ impl ResourceGuard {
         context: &'c RequestContext<RoleServer>,
     ) -> Result<&'c Principal, ErrorData> {
         match self.gate_of(uri) {
-            Some(gate) => gate.check(context),
+            Some(gate) => gate.check(context, None),
             None => {
                 require_principal(context, ItemKind::Resource, uri)?;
                 Err(ErrorData::resource_not_found(
@@ -157,7 +158,10 @@ impl ResourceGuard {
                     .present(&gate.access, &principal, &mut resource.meta)
                     .then_some(resource)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let hidden = self.resources.len() - resources.len();
+        let scope = audit::Scope::of_request(context);
+        audit::listed(scope, "resources/list", &principal, resources.len(), hidden);
         let (ttl_ms, cache_scope) = cache_hints(context, listing);
         Ok(ListResourcesResult {
             result_type: Some(ResultType::COMPLETE),
@@ -185,7 +189,16 @@ impl ResourceGuard {
                     .present(&gate.access, &principal, &mut template.meta)
                     .then_some(template)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let hidden = self.templates.len() - resource_templates.len();
+        let scope = audit::Scope::of_request(context);
+        audit::listed(
+            scope,
+            "resources/templates/list",
+            &principal,
+            resource_templates.len(),
+            hidden,
+        );
         let (ttl_ms, cache_scope) = cache_hints(context, listing);
         Ok(ListResourceTemplatesResult {
             result_type: Some(ResultType::COMPLETE),

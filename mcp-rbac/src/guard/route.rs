@@ -26,7 +26,7 @@ where
     marker::set(&mut attr.meta, &access);
     let gate = Arc::new(Gate::new(ItemKind::Tool, &attr.name, access));
     ToolRoute::new_dyn(attr, move |context: ToolCallContext<'_, S>| {
-        match gate.check(context.request_context()) {
+        match gate.check(context.request_context(), context.arguments.as_ref()) {
             Ok(_) => inner(context),
             Err(denied) => Box::pin(std::future::ready(Err(denied))),
         }
@@ -46,7 +46,7 @@ where
     marker::set(&mut attr.meta, &access);
     let gate = Arc::new(Gate::new(ItemKind::Prompt, &attr.name, access));
     PromptRoute::new_dyn(attr, move |context: PromptContext<'_, S>| {
-        match gate.check(&context.context) {
+        match gate.check(&context.context, None) {
             Ok(_) => inner(context),
             Err(denied) => Box::pin(std::future::ready(Err(denied))),
         }

@@ -86,6 +86,28 @@ impl Manifest {
         self
     }
 
+    /// The version of the rules decisions are made under, as audit records carry it: a SHA-256
+    /// digest (hex, first 16 bytes) over every item's rule and every role's effective
+    /// permissions (`policy`, sorted), so it changes when a requirement or the role policy
+    /// does, and only then.
+    pub fn policy_version(&self, policy: Option<&crate::RolePolicy>) -> String {
+        let mut canonical = serde_json::to_string(self).unwrap_or_default();
+        if let Some(policy) = policy {
+            let mut roles = policy.roles();
+            roles.sort_unstable();
+            for role in roles {
+                let mut names = policy.permissions_of([role]).names();
+                names.sort_unstable();
+                canonical.push('\n');
+                canonical.push_str(role);
+                canonical.push('=');
+                canonical.push_str(&names.join(","));
+            }
+        }
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        crate::audit::hex(&digest.as_ref()[..16])
+    }
+
     /// Pretty JSON: `{"tools": {name: rule}, "prompts": {name: rule}}`.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
@@ -108,5 +130,52 @@ impl fmt::Display for Manifest {
             writeln!(f, "prompt {name}: {rule}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Role, RolePolicy};
+
+    fn manifest(rule: &str) -> Manifest {
+        Manifest {
+            tools: BTreeMap::from([("delete".to_owned(), rule.to_owned())]),
+            prompts: BTreeMap::new(),
+        }
+    }
+
+    fn policy(grants: &[&str]) -> RolePolicy {
+        RolePolicy::new([
+            Role::new("admin")
+                .grants(grants.iter().copied())
+                .inherits(["user"]),
+            Role::new("user").grants(["User.Read"]),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn the_policy_version_follows_the_rules_and_only_them() {
+        let base = manifest("Admin.Write").policy_version(Some(&policy(&["Admin.Write"])));
+        // The same rules built again, roles in another order: the same version.
+        let reordered = RolePolicy::new([
+            Role::new("user").grants(["User.Read"]),
+            Role::new("admin")
+                .inherits(["user"])
+                .grants(["Admin.Write"]),
+        ])
+        .unwrap();
+        assert_eq!(
+            base,
+            manifest("Admin.Write").policy_version(Some(&reordered))
+        );
+        // A requirement changed, a grant changed: another version each.
+        let requirement = manifest("Admin.Delete").policy_version(Some(&policy(&["Admin.Write"])));
+        let grant = manifest("Admin.Write").policy_version(Some(&policy(&["Admin.Delete"])));
+        assert_ne!(base, requirement);
+        assert_ne!(base, grant);
+        assert_ne!(requirement, grant);
+        assert_eq!(base.len(), 32);
     }
 }

@@ -213,6 +213,7 @@ pub struct ServerBuilder {
     allowed_hosts: Vec<String>,
     shutdown_timeout: Duration,
     limits: Limits,
+    audit_sinks: Vec<Box<dyn FnOnce(crate::audit::Audit) -> crate::audit::Audit + Send>>,
 }
 
 impl ServerBuilder {
@@ -236,6 +237,7 @@ impl ServerBuilder {
             allowed_hosts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             limits: Limits::default(),
+            audit_sinks: Vec::new(),
         }
     }
 
@@ -339,6 +341,14 @@ impl ServerBuilder {
     /// How long a graceful shutdown waits for requests in flight ([`DEFAULT_SHUTDOWN_TIMEOUT`]).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Decision records also go to `sink` (besides the `tracing` events), each carrying the
+    /// policy version of the manifest and role policy given here; see [`crate::audit`].
+    pub fn audit_sink(mut self, sink: impl crate::audit::AuditSink) -> Self {
+        self.audit_sinks
+            .push(Box::new(move |audit| audit.sink(sink)));
         self
     }
 
@@ -606,13 +616,28 @@ impl ServerBuilder {
             }
             (false, _) => limits::endpoint(with_listing.layer(mcp)),
         };
-        app = app.route_service(&path, auth.layer(self.limits.wrap(endpoint, in_flight)));
+        let mut audit = crate::audit::Audit::new(
+            self.manifest
+                .clone()
+                .unwrap_or_default()
+                .policy_version(policy.as_ref()),
+        );
+        for add in self.audit_sinks {
+            audit = add(audit);
+        }
+        // Outside the bearer layer: its refusals are decisions too.
+        let with_audit = axum::Extension(audit.clone());
+        app = app.route_service(
+            &path,
+            with_audit.layer(auth.layer(self.limits.wrap(endpoint, in_flight))),
+        );
         app = app.merge(resource.router());
         Ok(Assembled {
             router: app,
             url,
             resource,
             development,
+            audit,
         })
     }
 }
@@ -749,6 +774,7 @@ impl DevelopmentTokens {
 
 /// An assembled server: the app and what it was assembled from.
 pub struct Assembled {
+    audit: crate::audit::Audit,
     router: Router,
     url: String,
     resource: ProtectedResource,
@@ -775,6 +801,11 @@ impl Assembled {
     /// The protected resource (its metadata URL, its scopes).
     pub fn resource(&self) -> &ProtectedResource {
         &self.resource
+    }
+
+    /// Where decision records go, and the policy version they carry.
+    pub fn audit(&self) -> &crate::audit::Audit {
+        &self.audit
     }
 
     /// The development tokens, with `Issuer::development()` (feature `testkit`).
@@ -863,7 +894,10 @@ impl RunningServer {
         let _ = tokio::time::timeout_at(deadline, self.in_flight.idle()).await;
         self.sessions.cancel();
         let mut task = self.task;
-        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+        let stopped = tokio::time::timeout_at(deadline, &mut task).await;
+        let audit = self.assembled.audit.clone();
+        let _ = tokio::task::spawn_blocking(move || audit.flush()).await;
+        if stopped.is_err() {
             tracing::warn!(
                 target: "mcp_rbac::server",
                 "requests still in flight after {:?}; stopping them", self.timeout

@@ -59,7 +59,6 @@ use self::body::{called_tool, read_bounded, Buffered};
 use self::scopes::challenge_scopes;
 use super::Challenge;
 use crate::audit;
-use crate::item::ItemKind;
 use crate::metadata::{is_scope_token, manifest_scopes, ProtectedResource};
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
@@ -136,10 +135,16 @@ impl StepUpLayer {
 
 impl Config {
     /// The scopes to challenge with, when `tool` is refused to `principal` and scopes can fix it.
-    fn challenge_for(&self, tool: &str, principal: &Principal) -> Option<Vec<&str>> {
+    fn challenge_for(
+        &self,
+        tool: &str,
+        principal: &Principal,
+        scope: audit::Scope<'_>,
+    ) -> Option<Vec<&str>> {
+        let started = std::time::Instant::now();
         let requirement = self.tools.get(tool)?;
         let scopes = challenge_scopes(requirement, principal, &self.scopes)?;
-        audit::denied(ItemKind::Tool, tool, principal, &requirement.to_string());
+        audit::insufficient_scope(scope, tool, principal, &requirement.to_string(), started);
         Some(scopes)
     }
 }
@@ -225,7 +230,8 @@ async fn screen(config: &Config, request: Request<Body>) -> Screened {
         Buffered::Failed => return Screened::Answer(unreadable_body()),
     };
     if let Some(tool) = called_tool(&bytes) {
-        if let Some(scopes) = config.challenge_for(&tool, &principal) {
+        let scope = audit::Scope::of_extensions(&parts.extensions);
+        if let Some(scopes) = config.challenge_for(&tool, &principal, scope) {
             return Screened::Answer(config.challenge.insufficient_scope(&scopes));
         }
     }

@@ -1,0 +1,413 @@
+//! Decision records as JSON Lines in a file that rotates by size, written by a thread of its
+//! own through a bounded queue, optionally chained by hashes so a reader can tell whether a
+//! record was edited, removed or moved.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use file_rotate::compression::Compression;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
+
+use super::{hex, AuditSink, DecisionRecord};
+
+/// The hash a chain starts from.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a full queue does to the request that brings one more record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Drop the record, count it ([`JsonLinesSink::dropped`]) and warn: the request never waits.
+    Drop,
+    /// Wait for room up to this long (blocking the request's thread), then drop and count.
+    Wait(Duration),
+}
+
+/// How a [`JsonLinesSink`] writes.
+#[derive(Clone, Debug)]
+pub struct JsonLinesOptions {
+    /// Rotate when the file reaches this many bytes (default 100 MiB).
+    pub max_bytes: usize,
+    /// Rotated files kept beside the current one (`audit.jsonl.1`, …; default 10).
+    pub keep_files: usize,
+    /// Records waiting for the writer (default 65,536).
+    pub queue: usize,
+    /// When the queue is full (default [`Overflow::Drop`]).
+    pub overflow: Overflow,
+    /// Chain each record to the one before by a SHA-256 hash (`prev`, `hash`; default on).
+    pub hash_chain: bool,
+}
+
+impl Default for JsonLinesOptions {
+    fn default() -> Self {
+        JsonLinesOptions {
+            max_bytes: 100 * 1024 * 1024,
+            keep_files: 10,
+            queue: 65_536,
+            overflow: Overflow::Drop,
+            hash_chain: true,
+        }
+    }
+}
+
+enum Message {
+    Record(Box<DecisionRecord>),
+    Flush(SyncSender<()>),
+}
+
+/// Decision records as JSON Lines, one object per line (see [`DecisionRecord`]'s fields, plus
+/// `prev` and `hash` with the hash chain).
+pub struct JsonLinesSink {
+    queue: SyncSender<Message>,
+    overflow: Overflow,
+    dropped: AtomicU64,
+    /// Serialises flushes (each waits for its own marker).
+    flushing: Mutex<()>,
+}
+
+impl std::fmt::Debug for JsonLinesSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLinesSink")
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+impl JsonLinesSink {
+    /// Appends to `path` (created if absent), rotating as `options` say. A chain continues from
+    /// the last record already in the file.
+    pub fn open(path: impl AsRef<Path>, options: JsonLinesOptions) -> std::io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let last_hash = if options.hash_chain {
+            Some(last_hash(&path)?)
+        } else {
+            None
+        };
+        let file = FileRotate::new(
+            &path,
+            AppendCount::new(options.keep_files),
+            ContentLimit::BytesSurpassed(options.max_bytes),
+            Compression::None,
+            None,
+        );
+        let (queue, receiver) = sync_channel(options.queue.max(1));
+        std::thread::Builder::new()
+            .name("mcp-rbac-audit".into())
+            .spawn(move || write_records(file, receiver, last_hash))?;
+        Ok(JsonLinesSink {
+            queue,
+            overflow: options.overflow,
+            dropped: AtomicU64::new(0),
+            flushing: Mutex::new(()),
+        })
+    }
+
+    /// Records dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn drop_record(&self) {
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped == 1 || dropped.is_multiple_of(1000) {
+            tracing::warn!(target: "mcp_rbac::audit", dropped, "audit queue full: records dropped");
+        }
+    }
+}
+
+impl AuditSink for JsonLinesSink {
+    fn record(&self, record: &DecisionRecord) {
+        let mut message = Message::Record(Box::new(record.clone()));
+        let deadline = match self.overflow {
+            Overflow::Drop => None,
+            Overflow::Wait(wait) => Some(Instant::now() + wait),
+        };
+        loop {
+            match self.queue.try_send(message) {
+                Ok(()) => return,
+                Err(TrySendError::Disconnected(_)) => return self.drop_record(),
+                Err(TrySendError::Full(back)) => match deadline {
+                    Some(deadline) if Instant::now() < deadline => {
+                        message = back;
+                        std::thread::sleep(Duration::from_micros(100));
+                    }
+                    _ => return self.drop_record(),
+                },
+            }
+        }
+    }
+
+    fn flush(&self) {
+        let _one = self.flushing.lock();
+        let (done, wait) = sync_channel(1);
+        if self.queue.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+/// The writer thread: a record a line, each line one write (rotation happens between lines,
+/// never inside one).
+fn write_records(
+    mut out: FileRotate<AppendCount>,
+    queue: Receiver<Message>,
+    mut chain: Option<String>,
+) {
+    let mut failed = false;
+    while let Ok(message) = queue.recv() {
+        match message {
+            Message::Record(record) => {
+                let Ok(mut value) = serde_json::to_value(&*record) else {
+                    continue;
+                };
+                if let (Some(prev), serde_json::Value::Object(map)) = (&mut chain, &mut value) {
+                    let hash = link(prev, &serde_json::Value::Object(map.clone()));
+                    map.insert("prev".into(), prev.clone().into());
+                    map.insert("hash".into(), hash.clone().into());
+                    *prev = hash;
+                }
+                let mut line = value.to_string();
+                line.push('\n');
+                match out.write_all(line.as_bytes()) {
+                    Ok(()) => failed = false,
+                    Err(e) if !failed => {
+                        failed = true;
+                        tracing::error!(target: "mcp_rbac::audit", "writing the audit file: {e}");
+                    }
+                    Err(_) => {}
+                }
+            }
+            Message::Flush(done) => {
+                let _ = out.flush();
+                let _ = done.send(());
+            }
+        }
+    }
+    let _ = out.flush();
+}
+
+/// The hash of a record after `prev`: SHA-256 over `prev`, a newline, and the record as
+/// canonical JSON (keys sorted, without `prev` and `hash`).
+fn link(prev: &str, record: &serde_json::Value) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(prev.as_bytes());
+    ctx.update(b"\n");
+    ctx.update(record.to_string().as_bytes());
+    hex(ctx.finish().as_ref())
+}
+
+/// The `hash` of the last record in `path`, or the genesis hash for a new or empty file.
+fn last_hash(path: &Path) -> std::io::Result<String> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(GENESIS.to_owned()),
+        Err(e) => return Err(e),
+    };
+    let mut last = GENESIS.to_owned();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line?;
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) {
+            if let Some(hash) = value.get("hash").and_then(|h| h.as_str()) {
+                last = hash.to_owned();
+            }
+        }
+    }
+    Ok(last)
+}
+
+/// Where a chained file stops being intact.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A record (1-based line number) is not what the chain says it was.
+    #[error("record {line}: {why}")]
+    Broken {
+        /// The first record that does not fit.
+        line: usize,
+        /// What does not fit.
+        why: &'static str,
+    },
+}
+
+/// Checks the hash chain of a JSON Lines audit file: every record's `hash` matches its content
+/// and its `prev` the record before it (the first record's `prev` must be the chain's start,
+/// unless the file continues a rotated one: `continues` then accepts any). The number of
+/// records, or the first that does not fit.
+pub fn verify_chain(path: impl AsRef<Path>, continues: bool) -> Result<usize, ChainError> {
+    let path = path.as_ref();
+    let read = |source| ChainError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read)?;
+    let mut prev: Option<String> = (!continues).then(|| GENESIS.to_owned());
+    let mut count = 0;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(read)?;
+        let broken = |why| ChainError::Broken { line: i + 1, why };
+        let mut value: serde_json::Value =
+            serde_json::from_str(&line).map_err(|_| broken("not a JSON object"))?;
+        let map = value
+            .as_object_mut()
+            .ok_or_else(|| broken("not a JSON object"))?;
+        let (Some(serde_json::Value::String(hash)), Some(serde_json::Value::String(claimed))) =
+            (map.remove("hash"), map.remove("prev"))
+        else {
+            return Err(broken("no `hash` and `prev`"));
+        };
+        if let Some(expected) = &prev {
+            if *expected != claimed {
+                return Err(broken(
+                    "`prev` is not the previous record's hash: a record before it was removed, \
+                     added or moved",
+                ));
+            }
+        }
+        if link(&claimed, &value) != hash {
+            return Err(broken("`hash` does not match the record: it was edited"));
+        }
+        prev = Some(hash);
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Decision;
+
+    fn record(n: u64) -> DecisionRecord {
+        DecisionRecord::new(
+            "v1",
+            Some(&format!("r-{n}")),
+            Some(&rmcp::model::RequestId::Number(n as i64)),
+            None,
+            if n.is_multiple_of(2) {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            },
+            "granted",
+            Instant::now(),
+        )
+        .item("tool", "delete_product", Some("Admin.Write"))
+    }
+
+    fn dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "mcp-rbac-audit-{}-{}",
+            std::process::id(),
+            super::super::RequestId::generate().as_str()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write(path: &Path, n: u64) {
+        let sink = JsonLinesSink::open(path, JsonLinesOptions::default()).unwrap();
+        for i in 0..n {
+            sink.record(&record(i));
+        }
+        sink.flush();
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_verifies_and_continues_across_opens() {
+        let dir = dir();
+        let path = dir.join("audit.jsonl");
+        write(&path, 5);
+        write(&path, 3);
+        assert_eq!(verify_chain(&path, false).unwrap(), 8);
+        let first: serde_json::Value = serde_json::from_str(&lines(&path)[0]).unwrap();
+        assert_eq!(first["prev"], GENESIS);
+        assert_eq!(first["request_id"], "r-0");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_edited_removed_or_moved_record_is_named() {
+        let dir = dir();
+        let path = dir.join("audit.jsonl");
+        write(&path, 6);
+        let original = lines(&path);
+        let check = |lines: Vec<String>| {
+            std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+            match verify_chain(&path, false) {
+                Err(ChainError::Broken { line, .. }) => line,
+                other => panic!("{other:?}"),
+            }
+        };
+        let mut edited = original.clone();
+        edited[3] = edited[3].replace("\"deny\"", "\"allow\"");
+        assert_eq!(check(edited), 4);
+        let mut removed = original.clone();
+        removed.remove(2);
+        assert_eq!(check(removed), 3);
+        let mut moved = original.clone();
+        moved.swap(1, 4);
+        assert_eq!(check(moved), 2);
+        std::fs::write(&path, original.join("\n") + "\n").unwrap();
+        assert_eq!(verify_chain(&path, false).unwrap(), 6);
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_without_waiting() {
+        let dir = dir();
+        let options = JsonLinesOptions {
+            queue: 1,
+            ..JsonLinesOptions::default()
+        };
+        let sink = JsonLinesSink::open(dir.join("audit.jsonl"), options).unwrap();
+        let started = Instant::now();
+        for i in 0..10_000 {
+            sink.record(&record(i));
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        sink.flush();
+        let written = lines(&dir.join("audit.jsonl")).len() as u64;
+        assert_eq!(written + sink.dropped(), 10_000);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_file_rotates_by_size() {
+        let dir = dir();
+        let path = dir.join("audit.jsonl");
+        let options = JsonLinesOptions {
+            max_bytes: 4096,
+            keep_files: 3,
+            ..JsonLinesOptions::default()
+        };
+        let sink = JsonLinesSink::open(&path, options).unwrap();
+        for i in 0..200 {
+            sink.record(&record(i));
+        }
+        sink.flush();
+        assert!(dir.join("audit.jsonl.1").exists());
+        assert!(!dir.join("audit.jsonl.4").exists());
+        // The current file continues the chain of the rotated one.
+        assert!(verify_chain(&path, true).unwrap() > 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

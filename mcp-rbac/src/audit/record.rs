@@ -1,0 +1,213 @@
+//! The decision record.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::principal::Principal;
+
+/// Allowed or denied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// The request went on.
+    Allow,
+    /// The request was refused.
+    Deny,
+}
+
+/// One authorization decision, as sinks receive it and the JSON Lines sink writes it (one
+/// object per line, these field names).
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct DecisionRecord {
+    /// When, UTC, RFC 3339 with milliseconds.
+    pub time: String,
+    /// The server's id of the HTTP request (also in the answer's `x-request-id` header).
+    pub request_id: Option<String>,
+    /// The JSON-RPC request's id, when the decision was about one.
+    pub jsonrpc_id: Option<serde_json::Value>,
+    /// The caller's subject (`sub`); `null` when the request carried no valid token.
+    pub subject: Option<String>,
+    /// The token's issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The OAuth client the token was issued to (`azp`, else `client_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// `tool`, `prompt`, `resource`, `list`, or `request` for a refusal of the whole request.
+    pub kind: &'static str,
+    /// The tool, prompt or resource; the list (`tools/list`); for `request`,
+    /// `authentication` or `session`.
+    pub name: String,
+    /// The canonical requirement checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// The decision.
+    pub decision: Decision,
+    /// Why, as a stable code: `granted`, `filtered`, `missing_permission`, `no_principal`,
+    /// `no_token`, `invalid_token`, `insufficient_scope`, `foreign_session`.
+    pub reason: &'static str,
+    /// More on the reason (an invalid token's refusal class), never a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The HTTP status the refusal was answered with, when not a JSON-RPC error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The version of the rules it was decided under
+    /// ([`Manifest::policy_version`](crate::Manifest::policy_version)).
+    pub policy_version: String,
+    /// SHA-256 of the tool's arguments as canonical JSON (never the arguments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments_digest: Option<String>,
+    /// For a list: the items shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shown: Option<usize>,
+    /// For a list: the items hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
+    /// How long the decision took, in nanoseconds (an integer: floats do not survive every JSON
+    /// reader exactly, and the hash chain is computed over the text).
+    pub latency_ns: u64,
+}
+
+impl DecisionRecord {
+    pub(crate) fn new(
+        policy_version: &str,
+        request_id: Option<&str>,
+        jsonrpc_id: Option<&rmcp::model::RequestId>,
+        principal: Option<&Principal>,
+        decision: Decision,
+        reason: &'static str,
+        started: Instant,
+    ) -> Self {
+        let client = principal.and_then(|p| {
+            let claims = p.claims();
+            claims
+                .get("azp")
+                .or_else(|| claims.get("client_id"))
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        });
+        DecisionRecord {
+            time: rfc3339_millis(SystemTime::now()),
+            request_id: request_id.map(str::to_owned),
+            jsonrpc_id: jsonrpc_id.and_then(|id| serde_json::to_value(id).ok()),
+            subject: principal.map(|p| p.subject().to_owned()),
+            issuer: principal.and_then(|p| p.issuer()).map(str::to_owned),
+            client,
+            kind: "request",
+            name: String::new(),
+            required: None,
+            decision,
+            reason,
+            detail: None,
+            status: None,
+            policy_version: policy_version.to_owned(),
+            arguments_digest: None,
+            shown: None,
+            hidden: None,
+            latency_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    pub(crate) fn item(mut self, kind: &'static str, name: &str, required: Option<&str>) -> Self {
+        self.kind = kind;
+        self.name = name.to_owned();
+        self.required = required.map(str::to_owned);
+        self
+    }
+
+    pub(crate) fn arguments(mut self, digest: Option<String>) -> Self {
+        self.arguments_digest = digest;
+        self
+    }
+
+    pub(crate) fn status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub(crate) fn detail(mut self, detail: &str) -> Self {
+        self.detail = Some(detail.to_owned());
+        self
+    }
+
+    pub(crate) fn listed(mut self, shown: usize, hidden: usize) -> Self {
+        self.shown = Some(shown);
+        self.hidden = Some(hidden);
+        self
+    }
+}
+
+/// `2026-12-01T17:30:05.123Z`.
+fn rfc3339_millis(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let at = |secs: u64, millis: u64| {
+            rfc3339_millis(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis))
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(at(1_796_146_205, 123), "2026-12-01T17:30:05.123Z");
+    }
+
+    #[test]
+    fn a_record_has_the_named_fields_and_no_token() {
+        let principal = Principal::builder("alice")
+            .issuer("https://login.example.com")
+            .claims(
+                serde_json::json!({"azp": "agent-1", "secret": "s3cr3t"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            )
+            .build();
+        let record = DecisionRecord::new(
+            "v1",
+            Some("r-1"),
+            Some(&rmcp::model::RequestId::Number(7)),
+            Some(&principal),
+            Decision::Deny,
+            "missing_permission",
+            Instant::now(),
+        )
+        .item("tool", "delete_product", Some("Admin.Write"));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["subject"], "alice");
+        assert_eq!(json["client"], "agent-1");
+        assert_eq!(json["jsonrpc_id"], 7);
+        assert_eq!(json["decision"], "deny");
+        assert_eq!(json["kind"], "tool");
+        assert_eq!(json["name"], "delete_product");
+        assert_eq!(json["policy_version"], "v1");
+        assert!(!json.to_string().contains("s3cr3t"), "{json}");
+    }
+}
