@@ -6,7 +6,7 @@
 //! Every record is a `tracing` event: decisions on [`DECISION_TARGET`] (allow at debug, deny
 //! at info), refused requests on [`AUTH_TARGET`]. A server that also wants them elsewhere gives
 //! its [`ServerBuilder`](crate::ServerBuilder) an [`Audit`] with sinks: a JSON Lines file with
-//! size-based rotation and an optional hash chain ([`JsonLinesSink`], feature `audit-file`), or
+//! size-based rotation and an optional hash chain (`JsonLinesSink`, feature `audit-file`), or
 //! any [`AuditSink`] of its own (a message queue, a SIEM). A record never holds a token, a
 //! signature, a key or a secret; of the arguments only a digest, of the claims only those named.
 
@@ -35,7 +35,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Where decision records go besides `tracing`.
 pub trait AuditSink: Send + Sync + 'static {
     /// Takes one record. Called on the request's path: hand the record to a queue, do not
-    /// block on I/O ([`JsonLinesSink`] writes from a thread of its own).
+    /// block on I/O (`JsonLinesSink` writes from a thread of its own).
     fn record(&self, record: &DecisionRecord);
 
     /// Waits until every record taken so far is written (at shutdown, and in tests).

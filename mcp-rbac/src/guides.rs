@@ -19,3 +19,7 @@ pub mod list_modes {}
 
 #[doc = include_str!("../docs/stdio.md")]
 pub mod stdio {}
+
+#[cfg(feature = "audit-file")]
+#[doc = include_str!("../docs/audit.md")]
+pub mod audit {}
