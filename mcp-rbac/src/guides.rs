@@ -19,3 +19,6 @@ pub mod list_modes {}
 
 #[doc = include_str!("../docs/stdio.md")]
 pub mod stdio {}
+
+#[doc = include_str!("../docs/metrics.md")]
+pub mod metrics {}

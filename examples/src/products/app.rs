@@ -55,6 +55,8 @@ pub struct Running {
     pub issuer: Option<Arc<DevIssuer>>,
     /// How often each tool body ran.
     pub counters: Arc<Counters>,
+    /// Where `GET /metrics` is served, with `--metrics`.
+    pub metrics: Option<SocketAddr>,
     stateless: bool,
     server: RunningServer,
 }
@@ -141,6 +143,9 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     if let Some(audience) = &cli.audience {
         builder = builder.audience(audience);
     }
+    if let Some(addr) = cli.metrics {
+        builder = builder.metrics(addr);
+    }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();
     let server = builder
@@ -170,6 +175,7 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         issuer: server.assembled().development_issuer().cloned(),
         tokens,
         stateless: cli.stateless,
+        metrics: server.metrics_addr(),
         counters,
         server,
     })

@@ -75,7 +75,8 @@ use self::drain::Drain;
 use self::session::{SessionOwners, SessionUse};
 use crate::audit;
 use crate::metadata::ProtectedResource;
-use crate::verify::{AuthError, TokenVerifier};
+use crate::metrics::{self, Decision};
+use crate::verify::{header_algorithm, AuthError, TokenVerifier};
 
 /// Authenticates each request with a [`TokenVerifier`]: a verified [`Principal`](crate::Principal)
 /// goes into the request's extensions (where the guards find it through rmcp's request context);
@@ -184,11 +185,16 @@ where
             Ok(Some(found)) => found,
             Ok(None) => {
                 audit::token_rejected("no bearer token");
+                metrics::token_not_verified("missing");
                 let refusal = self.challenge.missing();
                 return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
             Err(e) => {
                 audit::token_rejected(e.description());
+                metrics::token_not_verified(match e {
+                    HeaderError::Duplicate => "duplicate_header",
+                    HeaderError::Malformed => "malformed_header",
+                });
                 let refusal = self.challenge.invalid(e.description());
                 return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
@@ -202,24 +208,33 @@ where
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
             // `verify` is called inside the guarded future: it may panic before returning one.
+            let started = metrics::start();
+            let mut algorithm = None;
             let verified = AssertUnwindSafe(async {
                 match header::token_text(&value, range) {
-                    Ok(token) => verifier.verify(token).await,
+                    Ok(token) => {
+                        algorithm = header_algorithm(token);
+                        verifier.verify(token).await
+                    }
                     Err(_) => Err(AuthError::Malformed),
                 }
             })
             .catch_unwind()
             .await
             .unwrap_or(Err(AuthError::Internal));
+            metrics::token_verified(verified.as_ref().map(|_| ()), algorithm, started);
             match verified {
                 Ok(principal) => {
                     let Some(sessions) = sessions else {
                         request.extensions_mut().insert(principal);
                         return Ok(inner.call(request).await?.map(Body::new));
                     };
+                    let started = metrics::start();
                     let used = sessions.check(request.headers(), &principal);
                     if matches!(used, SessionUse::Foreign) {
                         audit::foreign_session(&principal);
+                        let reason = "foreign_session";
+                        metrics::decision("session", "", Decision::Deny, reason, started);
                         return Ok(drain.answer(request, session::not_found()).await);
                     }
                     let is_delete = request.method() == http::Method::DELETE;

@@ -61,6 +61,7 @@ use super::Challenge;
 use crate::audit;
 use crate::item::ItemKind;
 use crate::metadata::{is_scope_token, manifest_scopes, ProtectedResource};
+use crate::metrics::{self, Decision};
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
 use crate::Manifest;
@@ -137,9 +138,12 @@ impl StepUpLayer {
 impl Config {
     /// The scopes to challenge with, when `tool` is refused to `principal` and scopes can fix it.
     fn challenge_for(&self, tool: &str, principal: &Principal) -> Option<Vec<&str>> {
+        let started = metrics::start();
         let requirement = self.tools.get(tool)?;
         let scopes = challenge_scopes(requirement, principal, &self.scopes)?;
         audit::denied(ItemKind::Tool, tool, principal, &requirement.to_string());
+        let kind = ItemKind::Tool.as_str();
+        metrics::decision(kind, tool, Decision::Deny, "insufficient_scope", started);
         Some(scopes)
     }
 }
