@@ -28,16 +28,19 @@ impl Notes {
 #[mcp_rbac::tool_handler]
 impl rmcp::ServerHandler for Notes {}
 
-async fn start() -> RunningServer {
+async fn try_start(issuer: Issuer) -> Result<RunningServer, mcp_rbac::ServerError> {
     let roles = RolePolicy::new([Role::new("reader").grants(["Notes.Read"])]).unwrap();
     ServerBuilder::new("http://127.0.0.1:0/mcp")
-        .issuer(Issuer::development())
+        .issuer(issuer)
         .role_policy(roles)
         .stateless(true)
         .metrics("127.0.0.1:0".parse().unwrap())
         .start(|| Notes)
         .await
-        .expect("the server starts")
+}
+
+async fn start(issuer: Issuer) -> RunningServer {
+    try_start(issuer).await.expect("the server starts")
 }
 
 async fn call(server: &RunningServer, token: Option<&str>, tool: &str) -> reqwest::Response {
@@ -86,8 +89,14 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_the_recorder_and_stop_their_endpoints() {
-    let first = start().await;
-    let second = start().await;
+    let first = start(Issuer::development()).await;
+    // The second server fetches the keys of the first one's development issuer.
+    let origin = first.url().trim_end_matches("/mcp").to_owned();
+    let jwks = format!("{origin}{}", mcp_rbac::testkit::JWKS_PATH);
+    let second = start(Issuer::jwks(&origin, jwks)).await;
+    // A JWKS nobody serves: the server does not start, and the failed fetch is counted.
+    let nowhere = Issuer::jwks("http://127.0.0.1:1", "http://127.0.0.1:1/jwks.json");
+    assert!(try_start(nowhere).await.is_err());
     let (first_metrics, second_metrics) = (
         first.metrics_addr().expect("metrics address"),
         second.metrics_addr().expect("metrics address"),
@@ -137,6 +146,11 @@ async fn two_servers_share_the_recorder_and_stop_their_endpoints() {
     let missing = [r#"outcome="missing""#];
     assert_eq!(
         sample(&text, "mcp_rbac_token_verifications_total", &missing),
+        Some(1.0)
+    );
+    assert_eq!(sample(&text, "mcp_rbac_jwks_fetches_total", &[]), Some(2.0));
+    assert_eq!(
+        sample(&text, "mcp_rbac_jwks_fetch_failures_total", &[]),
         Some(1.0)
     );
     // The reader's token: verified once, then answered from the verified-token cache.
