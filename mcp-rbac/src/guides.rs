@@ -23,3 +23,6 @@ pub mod stdio {}
 #[cfg(feature = "audit-file")]
 #[doc = include_str!("../docs/audit.md")]
 pub mod audit {}
+
+#[doc = include_str!("../docs/metrics.md")]
+pub mod metrics {}

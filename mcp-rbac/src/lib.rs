@@ -82,7 +82,7 @@
 //! The macros' arguments are listed in [`macro@tool_router`], [`macro@tool`],
 //! [`macro@prompt_router`], [`macro@prompt`], [`macro@tool_handler`], [`macro@prompt_handler`]
 //! and [`permissions!`]; the [`guides`] cover identity providers, token verifiers, step-up
-//! authorization, guarded resources, list modes and stdio servers.
+//! authorization, guarded resources, list modes, stdio servers and operational metrics.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -97,6 +97,7 @@ pub mod guides;
 mod item;
 mod manifest;
 pub mod metadata;
+mod metrics;
 mod permissions;
 mod policy;
 mod principal;

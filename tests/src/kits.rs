@@ -1,6 +1,7 @@
 //! The kits the end-to-end tests run besides Rust, installed on first use: an npm project's
-//! `node_modules` (`npm ci` from its `package-lock.json`) and a Python virtual environment
-//! (`python3 -m venv`, then `pip install -r requirements.txt`). `cargo test --workspace` on a fresh
+//! `node_modules` (`npm ci` from its `package-lock.json`), a Python virtual environment
+//! (`python3 -m venv`, then `pip install -r requirements.txt`) and programs from Debian packages
+//! ([`debian_program`]: `apt-get install`, when the program is not on `PATH`). `cargo test --workspace` on a fresh
 //! clone thus needs only npm and python3 on `PATH` and the npm registry and PyPI within reach; the
 //! kits land next to their recipes (`tests/idp/node_modules`, `tests/clients/node_modules`,
 //! `tests/clients/.venv`, all ignored by git) and are reused until the recipe changes.
@@ -223,6 +224,84 @@ fn missing(kit: &Kit) -> Option<PathBuf> {
         .find(|path| !path.exists())
 }
 
+/// The lock the installs of Debian packages take, across test processes (apt takes its own,
+/// but fails at once where this waits).
+const APT_LOCK: &str = "mcp-rbac-tests-apt.lock";
+
+/// `program` from `PATH`; when it is not there, the Debian package `package` is installed first
+/// (`apt-get install -y --no-install-recommends`, once per process, under an exclusive lock
+/// shared by every test process; `apt-get update` and a second try when the first fails). Panics
+/// with apt's last output lines when the install fails.
+pub fn debian_program(program: &str, package: &str) -> PathBuf {
+    static FOUND: Mutex<Option<HashMap<String, Result<PathBuf, String>>>> = Mutex::new(None);
+    let mut found = FOUND.lock().unwrap_or_else(PoisonError::into_inner);
+    let outcome = found
+        .get_or_insert_with(HashMap::new)
+        .entry(program.to_owned())
+        .or_insert_with(|| find_or_install(program, package))
+        .clone();
+    drop(found);
+    outcome.unwrap_or_else(|message| panic!("{message}"))
+}
+
+fn find_or_install(program: &str, package: &str) -> Result<PathBuf, String> {
+    if let Some(path) = on_path(program) {
+        return Ok(path);
+    }
+    let fail = |what: String| {
+        format!(
+            "{what}\n\nThe tests install the Debian package `{package}` (for `{program}`) on first \
+             use. To install it by hand:\n\n    apt-get install -y --no-install-recommends {package}\n"
+        )
+    };
+    let dir = std::env::temp_dir();
+    let lock_path = dir.join(APT_LOCK);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", lock_path.display())))?;
+    // Released when `lock` drops, and by the system if this process dies.
+    lock.lock()
+        .map_err(|e| fail(format!("cannot lock {}: {e}", lock_path.display())))?;
+    // Another process may have installed it while this one waited.
+    if let Some(path) = on_path(program) {
+        return Ok(path);
+    }
+    let started = Instant::now();
+    let _ = writeln!(
+        std::io::stderr(),
+        "installing the Debian package {package} (`{program}` is not on PATH)…"
+    );
+    let absent = "apt-get is needed to install it (a Debian or Ubuntu system)";
+    let install = ["install", "-y", "--no-install-recommends", package];
+    if run("apt-get", &install, &dir, absent).is_err() {
+        // A package list that is missing or stale: refresh it and try once more.
+        run("apt-get", &["update"], &dir, absent).map_err(fail)?;
+        run("apt-get", &install, &dir, absent).map_err(fail)?;
+    }
+    let path = on_path(program).ok_or_else(|| {
+        fail(format!(
+            "`apt-get install {package}` finished but `{program}` is not on PATH"
+        ))
+    })?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "installed {package} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(path)
+}
+
+/// The file `program` names in a directory of `PATH`.
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
 /// Runs `program args` in `dir`, its output collected; `Err` says what failed with the output's
 /// last lines, or `absent` when `program` cannot be started.
 fn run(program: &str, args: &[&str], dir: &Path, absent: &str) -> Result<(), String> {
@@ -234,6 +313,7 @@ fn run(program: &str, args: &[&str], dir: &Path, absent: &str) -> Result<(), Str
         .env_remove("NODE_OPTIONS")
         .env_remove("PYTHONPATH")
         .env("NO_COLOR", "1")
+        .env("DEBIAN_FRONTEND", "noninteractive")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
@@ -252,8 +332,8 @@ fn run(program: &str, args: &[&str], dir: &Path, absent: &str) -> Result<(), Str
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
     Err(format!(
         "`{command}` in {} failed ({}). If it could not reach its package registry, check the \
-         network and proxy settings (HTTPS_PROXY, npm's `registry`, pip's `index-url`). Its last \
-         output:\n\n{tail}",
+         network and proxy settings (HTTPS_PROXY, npm's `registry`, pip's `index-url`, apt's \
+         sources). Its last output:\n\n{tail}",
         shown(dir),
         output.status
     ))
@@ -275,6 +355,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+
+    #[test]
+    fn programs_are_found_on_path_by_name() {
+        let sh = on_path("sh").expect("sh is on PATH");
+        assert!(sh.is_file() && sh.ends_with("sh"), "{}", sh.display());
+        assert_eq!(on_path("mcp-rbac-no-such-program"), None);
+    }
 
     /// An empty scratch directory.
     fn scratch(name: &str) -> PathBuf {

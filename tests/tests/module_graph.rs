@@ -328,6 +328,7 @@ fn the_leaves_import_nothing_above_them() {
         ("requirement", &["permissions"]),
         ("denial", &["item"]),
         ("audit", &["item", "principal"]),
+        ("metrics", &["error"]),
     ] {
         let imports = graph
             .get(leaf)

@@ -56,6 +56,8 @@ pub struct Running {
     pub issuer: Option<Arc<DevIssuer>>,
     /// How often each tool body ran.
     pub counters: Arc<Counters>,
+    /// Where `GET /metrics` is served, with `--metrics`.
+    pub metrics: Option<SocketAddr>,
     stateless: bool,
     server: RunningServer,
 }
@@ -147,6 +149,9 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
             .map_err(|e| StartError::Config(format!("audit log {}: {e}", path.display())))?;
         builder = builder.audit_sink(sink);
     }
+    if let Some(addr) = cli.metrics {
+        builder = builder.metrics(addr);
+    }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();
     let server = builder
@@ -176,6 +181,7 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         issuer: server.assembled().development_issuer().cloned(),
         tokens,
         stateless: cli.stateless,
+        metrics: server.metrics_addr(),
         counters,
         server,
     })

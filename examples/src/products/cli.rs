@@ -121,6 +121,11 @@ pub struct Cli {
     #[arg(long, value_parser = seconds, default_value = "10")]
     pub body_timeout: Duration,
 
+    /// Serve Prometheus metrics (`mcp_rbac_*`: decisions, token verifications, JWKS fetches)
+    /// at `GET /metrics` on this address (e.g. 127.0.0.1:9464), outside the bearer layer.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+
     /// Seconds a shutdown (Ctrl-C or SIGTERM) waits for requests in flight.
     #[arg(long, value_parser = seconds, default_value = "30")]
     pub shutdown_timeout: Duration,

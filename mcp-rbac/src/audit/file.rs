@@ -112,6 +112,7 @@ impl JsonLinesSink {
     }
 
     fn drop_record(&self) {
+        crate::metrics::audit_record_dropped();
         let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         if dropped == 1 || dropped.is_multiple_of(1000) {
             tracing::warn!(target: "mcp_rbac::audit", dropped, "audit queue full: records dropped");

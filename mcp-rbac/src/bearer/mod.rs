@@ -75,7 +75,8 @@ use self::drain::Drain;
 use self::session::{SessionOwners, SessionUse};
 use crate::audit;
 use crate::metadata::ProtectedResource;
-use crate::verify::{AuthError, TokenVerifier};
+use crate::metrics::{self, Decision};
+use crate::verify::{header_algorithm, AuthError, TokenVerifier};
 
 /// Authenticates each request with a [`TokenVerifier`]: a verified [`Principal`](crate::Principal)
 /// goes into the request's extensions (where the guards find it through rmcp's request context);
@@ -196,12 +197,17 @@ where
             Ok(None) => {
                 let scope = audit::Scope::of_extensions(request.extensions());
                 audit::token_rejected(scope, true, "no bearer token", started);
+                metrics::token_not_verified("missing");
                 let refusal = with_id(self.challenge.missing());
                 return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
             Err(e) => {
                 let scope = audit::Scope::of_extensions(request.extensions());
                 audit::token_rejected(scope, false, e.description(), started);
+                metrics::token_not_verified(match e {
+                    HeaderError::Duplicate => "duplicate_header",
+                    HeaderError::Malformed => "malformed_header",
+                });
                 let refusal = with_id(self.challenge.invalid(e.description()));
                 return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
             }
@@ -215,25 +221,34 @@ where
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
             // `verify` is called inside the guarded future: it may panic before returning one.
+            let verifying = metrics::start();
+            let mut algorithm = None;
             let verified = AssertUnwindSafe(async {
                 match header::token_text(&value, range) {
-                    Ok(token) => verifier.verify(token).await,
+                    Ok(token) => {
+                        algorithm = header_algorithm(token);
+                        verifier.verify(token).await
+                    }
                     Err(_) => Err(AuthError::Malformed),
                 }
             })
             .catch_unwind()
             .await
             .unwrap_or(Err(AuthError::Internal));
+            metrics::token_verified(verified.as_ref().map(|_| ()), algorithm, verifying);
             match verified {
                 Ok(principal) => {
                     let Some(sessions) = sessions else {
                         request.extensions_mut().insert(principal);
                         return Ok(with_id(inner.call(request).await?.map(Body::new)));
                     };
+                    let checking = metrics::start();
                     let used = sessions.check(request.headers(), &principal);
                     if matches!(used, SessionUse::Foreign) {
                         let scope = audit::Scope::of_extensions(request.extensions());
                         audit::foreign_session(scope, &principal, started);
+                        let reason = "foreign_session";
+                        metrics::decision("session", "", Decision::Deny, reason, checking);
                         let refusal = with_id(session::not_found());
                         return Ok(drain.answer(request, refusal).await);
                     }

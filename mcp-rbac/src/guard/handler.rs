@@ -18,6 +18,7 @@ use super::{marker, Listing};
 use crate::audit;
 use crate::denial;
 use crate::item::ItemKind;
+use crate::metrics::{self, Decision};
 use crate::principal::{principal_from_context, Principal};
 
 pub(crate) fn require_principal(
@@ -31,17 +32,45 @@ pub(crate) fn require_principal(
     })
 }
 
+/// The principal of a list request (`method`, e.g. `tools/list`); the decision is counted under
+/// the kind `list`.
+pub(crate) fn list_principal(
+    context: &RequestContext<RoleServer>,
+    kind: ItemKind,
+    method: &'static str,
+) -> Result<Principal, ErrorData> {
+    let started = metrics::start();
+    let principal = require_principal(context, kind, method);
+    let (decision, reason) = match &principal {
+        Ok(_) => (Decision::Allow, "granted"),
+        Err(_) => (Decision::Deny, "no_principal"),
+    };
+    metrics::decision("list", method, decision, reason, started);
+    principal
+}
+
 /// A call may go to the router: there is a principal, and the route (`route_meta`, when the
-/// name is routed) was wrapped by a guard. An unknown name is the router's to refuse.
+/// name is routed) was wrapped by a guard. An unknown name is the router's to refuse. A refusal
+/// here is counted (the route's guard counts the rest); a name no route has counts as `unknown`.
 fn admit(
     context: &RequestContext<RoleServer>,
     kind: ItemKind,
     name: &str,
     route_meta: Option<&Option<MetaObject>>,
 ) -> Result<(), ErrorData> {
-    require_principal(context, kind, name)?;
+    let started = metrics::start();
+    let label = if route_meta.is_some() {
+        name
+    } else {
+        "unknown"
+    };
+    let refused = |reason| metrics::decision(kind.as_str(), label, Decision::Deny, reason, started);
+    require_principal(context, kind, name).inspect_err(|_| refused("no_principal"))?;
     match route_meta {
-        Some(meta) if !marker::is_guarded(meta) => Err(denial::unguarded(kind, name)),
+        Some(meta) if !marker::is_guarded(meta) => {
+            refused("unguarded");
+            Err(denial::unguarded(kind, name))
+        }
         _ => Ok(()),
     }
 }
@@ -80,7 +109,7 @@ pub fn list_tools<S: Send + Sync + 'static>(
     meta: Option<MetaObject>,
     listing: Listing,
 ) -> Result<ListToolsResult, ErrorData> {
-    let principal = require_principal(context, ItemKind::Tool, "tools/list")?;
+    let principal = list_principal(context, ItemKind::Tool, "tools/list")?;
     let all = router.list_all();
     let total = all.len();
     let tools: Vec<_> = all
@@ -149,7 +178,7 @@ pub fn list_prompts<S: Send + Sync + 'static>(
     meta: Option<MetaObject>,
     listing: Listing,
 ) -> Result<ListPromptsResult, ErrorData> {
-    let principal = require_principal(context, ItemKind::Prompt, "prompts/list")?;
+    let principal = list_principal(context, ItemKind::Prompt, "prompts/list")?;
     let all = router.list_all();
     let total = all.len();
     let prompts: Vec<_> = all

@@ -19,6 +19,7 @@ use rmcp::RoleServer;
 use crate::audit;
 use crate::denial;
 use crate::item::ItemKind;
+use crate::metrics::{self, Decision};
 use crate::principal::{principal_from_context, Principal};
 use crate::requirement::Access;
 
@@ -49,16 +50,28 @@ impl Gate {
     }
 
     /// Allows the request's principal through, or says why not as a JSON-RPC error
-    /// (401 without a principal, 403 without the permission). Every outcome is audited.
+    /// (401 without a principal, 403 without the permission). Every outcome is audited and
+    /// counted.
     pub(crate) fn check<'c>(
         &self,
         context: &'c RequestContext<RoleServer>,
         arguments: Option<&rmcp::model::JsonObject>,
     ) -> Result<&'c Principal, rmcp::ErrorData> {
         let started = std::time::Instant::now();
+        let counted_from = metrics::start();
+        let counted = |decision, reason| {
+            metrics::decision(
+                self.kind.as_str(),
+                &self.name,
+                decision,
+                reason,
+                counted_from,
+            );
+        };
         let scope = audit::Scope::of_request(context);
         let Some(principal) = principal_from_context(context) else {
             audit::unauthenticated(scope, self.kind, &self.name);
+            counted(Decision::Deny, "no_principal");
             return Err(denial::unauthenticated());
         };
         let allowed = allows(&self.access, principal);
@@ -73,8 +86,10 @@ impl Gate {
             started,
         );
         if allowed {
+            counted(Decision::Allow, "granted");
             Ok(principal)
         } else {
+            counted(Decision::Deny, "missing_permission");
             Err(denial::forbidden(self.kind, &self.name, &self.required))
         }
     }

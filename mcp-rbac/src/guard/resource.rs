@@ -10,11 +10,12 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use serde_json::json;
 
-use super::handler::{cache_hints, require_principal};
+use super::handler::{cache_hints, list_principal, require_principal};
 use super::uri_template::UriTemplate;
 use super::{Gate, Listing};
 use crate::audit;
 use crate::item::ItemKind;
+use crate::metrics::{self, Decision};
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
 
@@ -133,7 +134,11 @@ impl ResourceGuard {
         match self.gate_of(uri) {
             Some(gate) => gate.check(context, None),
             None => {
-                require_principal(context, ItemKind::Resource, uri)?;
+                let started = metrics::start();
+                require_principal(context, ItemKind::Resource, uri).inspect_err(|_| {
+                    let kind = ItemKind::Resource.as_str();
+                    metrics::decision(kind, "unknown", Decision::Deny, "no_principal", started);
+                })?;
                 Err(ErrorData::resource_not_found(
                     "resource not found",
                     Some(json!({ "uri": uri })),
@@ -148,7 +153,7 @@ impl ResourceGuard {
         context: &RequestContext<RoleServer>,
         listing: Listing,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let principal = require_principal(context, ItemKind::Resource, "resources/list")?;
+        let principal = list_principal(context, ItemKind::Resource, "resources/list")?;
         let resources = self
             .resources
             .iter()
@@ -179,7 +184,7 @@ impl ResourceGuard {
         context: &RequestContext<RoleServer>,
         listing: Listing,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let principal = require_principal(context, ItemKind::Resource, "resources/templates/list")?;
+        let principal = list_principal(context, ItemKind::Resource, "resources/templates/list")?;
         let resource_templates = self
             .templates
             .iter()

@@ -31,6 +31,8 @@
 //! needs no code change; the README's "Configuration from the environment" lists the variables.
 
 mod env;
+#[cfg(feature = "metrics")]
+mod exporter;
 pub mod limits;
 pub mod listener;
 
@@ -214,6 +216,8 @@ pub struct ServerBuilder {
     shutdown_timeout: Duration,
     limits: Limits,
     audit_sinks: Vec<Box<dyn FnOnce(crate::audit::Audit) -> crate::audit::Audit + Send>>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<SocketAddr>,
 }
 
 impl ServerBuilder {
@@ -238,6 +242,8 @@ impl ServerBuilder {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             limits: Limits::default(),
             audit_sinks: Vec::new(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -380,6 +386,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Serve the process's metrics (the `mcp_rbac_*` ones among them; see the metrics guide) as
+    /// Prometheus text at `GET /metrics` on `addr`, a listener of its own outside the bearer
+    /// layer, from [`start`](Self::start) until the server stops. The first server that serves
+    /// metrics installs the Prometheus recorder as the process's global one; a process whose
+    /// global recorder is another one cannot start such a server. Port `0` picks a free port
+    /// ([`RunningServer::metrics_addr`]).
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, addr: SocketAddr) -> Self {
+        self.metrics = Some(addr);
+        self
+    }
+
     /// The settings of the process environment's `MCP_RBAC_*` variables, over what the code set
     /// (see [`ENV_VARIABLES`]). A variable that is set but unusable is an error naming it.
     pub fn with_env(self) -> Result<Self, ServerError> {
@@ -424,6 +442,11 @@ impl ServerBuilder {
         let addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        #[cfg(feature = "metrics")]
+        let metrics = match self.metrics {
+            Some(addr) => Some(exporter::bind(addr).await?),
+            None => None,
+        };
         // Port 0 in the URL: the port the system chose.
         let url = if uri.port_u16() == Some(0) {
             let host = uri.host().unwrap_or("127.0.0.1");
@@ -456,6 +479,8 @@ impl ServerBuilder {
             addr,
             name,
             assembled,
+            #[cfg(feature = "metrics")]
+            metrics: metrics.map(|bound| bound.serve(stop.clone())),
             stop,
             sessions,
             in_flight,
@@ -825,6 +850,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     name: String,
     assembled: Assembled,
+    #[cfg(feature = "metrics")]
+    metrics: Option<exporter::Serving>,
     /// Stops accepting and closes idle connections.
     stop: CancellationToken,
     /// Ends rmcp's sessions and their event streams.
@@ -840,6 +867,12 @@ impl RunningServer {
         self.addr
     }
 
+    /// Where `GET /metrics` is served, with [`ServerBuilder::metrics`].
+    #[cfg(feature = "metrics")]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
     /// What it was assembled from (URL, resource, development tokens).
     pub fn assembled(&self) -> &Assembled {
         &self.assembled
@@ -850,10 +883,16 @@ impl RunningServer {
         &self.assembled.url
     }
 
-    /// The start-up banner: `<name> listening on <url>`, and with the development issuer a line
-    /// naming it and `<ROLE>_TOKEN=<jwt>` for each role (shell assignments). Whole lines.
+    /// The start-up banner: `<name> listening on <url>`, with metrics `metrics at
+    /// http://<addr>/metrics`, and with the development issuer a line naming it and
+    /// `<ROLE>_TOKEN=<jwt>` for each role (shell assignments). Whole lines.
     pub fn banner(&self) -> String {
-        let out = format!("{} listening on {}\n", self.name, self.assembled.url);
+        #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+        let mut out = format!("{} listening on {}\n", self.name, self.assembled.url);
+        #[cfg(feature = "metrics")]
+        if let Some(addr) = self.metrics_addr() {
+            out.push_str(&format!("metrics at http://{addr}/metrics\n"));
+        }
         #[cfg(feature = "testkit")]
         let out = self.development_banner(out);
         out
@@ -903,6 +942,13 @@ impl RunningServer {
                 "requests still in flight after {:?}; stopping them", self.timeout
             );
             task.abort();
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = self.metrics {
+            let mut task = metrics.task;
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+            }
         }
     }
 }

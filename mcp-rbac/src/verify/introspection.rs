@@ -18,6 +18,7 @@ use super::{
     AuthError, Clock, TokenVerifier, DEFAULT_CACHE_BYTES, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };
 use crate::claims::ClaimsMapping;
+use crate::metrics;
 use crate::principal::Principal;
 
 /// How long an active token's answer is reused, unless its `exp` comes sooner.
@@ -237,8 +238,13 @@ impl IntrospectionVerifier {
             return Err(AuthError::TooLarge(self.max_token_bytes));
         }
         if let Some(cache) = &self.cache {
-            if let Some(entry) = cache.get(token) {
-                if self.clock.monotonic() < entry.until {
+            let entry = cache.get(token);
+            let live = entry
+                .as_ref()
+                .is_some_and(|e| self.clock.monotonic() < e.until);
+            metrics::token_cache("introspection", live);
+            if let Some(entry) = entry {
+                if live {
                     return Ok(entry.principal);
                 }
                 cache.remove(token);

@@ -12,6 +12,7 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::remote::{self, FetchError};
 use super::{Clock, VerificationKey};
+use crate::metrics;
 
 /// Default shortest time between two fetches of the JWKS.
 pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
@@ -281,7 +282,9 @@ impl Jwks {
         let result =
             remote::get_json_with::<JwkSet>(&self.inner.client, &self.inner.url, "JWK set").await;
         let (shortest, longest) = settings.max_age_bounds;
-        match result.and_then(|(set, max_age)| Ok((self.usable_keys(&set)?, max_age))) {
+        let result = result.and_then(|(set, max_age)| Ok((self.usable_keys(&set)?, max_age)));
+        metrics::jwks_fetch(result.is_err());
+        match result {
             Ok((fetched, max_age)) => {
                 let changed = self.install(fetched);
                 let lifetime = max_age

@@ -35,6 +35,27 @@ struct JoseHeader<'h> {
     crit: Option<serde::de::IgnoredAny>,
 }
 
+/// The algorithm `token`'s header names, for the `algorithm` label of the verification metrics
+/// (`None` without the `metrics` feature, or when the header does not name a supported one).
+/// Nothing is trusted or refused on it: the verifier parses the token on its own.
+pub(crate) fn header_algorithm(token: &str) -> Option<Algorithm> {
+    #[derive(serde::Deserialize)]
+    struct AlgOnly<'h> {
+        #[serde(borrow)]
+        alg: Cow<'h, str>,
+    }
+    if !cfg!(feature = "metrics") {
+        return None;
+    }
+    let (encoded_header, _) = token.split_once('.')?;
+    if encoded_header.len() > 1024 {
+        return None;
+    }
+    let header_json = URL_SAFE_NO_PAD.decode(encoded_header).ok()?;
+    let header: AlgOnly = serde_json::from_slice(&header_json).ok()?;
+    Algorithm::from_str(&header.alg).ok()
+}
+
 impl<'a> CompactJws<'a> {
     /// Splits and decodes `token`. `none` or an unknown `alg` is [`AuthError::AlgorithmNotAllowed`];
     /// a `crit` header (an extension this verifier cannot honour, RFC 7515 §4.1.11) or any

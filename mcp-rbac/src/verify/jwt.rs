@@ -16,6 +16,7 @@ use super::registered::{ClaimRules, TimeWindow};
 use super::Jwks;
 use super::{crypto, AuthError, Clock, TokenVerifier, VerificationKey};
 use crate::claims::{ClaimObject, ClaimsMapping};
+use crate::metrics;
 use crate::principal::Principal;
 
 /// Default clock leeway for `exp` and `nbf`.
@@ -159,7 +160,9 @@ impl JwtVerifier {
         self.jwks.iter().for_each(Jwks::refresh_if_stale);
         let now = self.clock.unix_seconds();
         if let Some(cache) = &self.cache {
-            match cache.get(token, now) {
+            let lookup = cache.get(token, now);
+            metrics::token_cache("jwt", !matches!(lookup, Lookup::Miss));
+            match lookup {
                 Lookup::Hit(principal) => return Ok(principal),
                 Lookup::Refused(reason) => return Err(reason),
                 Lookup::Miss => {}

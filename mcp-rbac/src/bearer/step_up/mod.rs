@@ -60,6 +60,7 @@ use self::scopes::challenge_scopes;
 use super::Challenge;
 use crate::audit;
 use crate::metadata::{is_scope_token, manifest_scopes, ProtectedResource};
+use crate::metrics::{self, Decision};
 use crate::principal::Principal;
 use crate::requirement::{Access, Requirement};
 use crate::Manifest;
@@ -142,9 +143,17 @@ impl Config {
         scope: audit::Scope<'_>,
     ) -> Option<Vec<&str>> {
         let started = std::time::Instant::now();
+        let counted_from = metrics::start();
         let requirement = self.tools.get(tool)?;
         let scopes = challenge_scopes(requirement, principal, &self.scopes)?;
         audit::insufficient_scope(scope, tool, principal, &requirement.to_string(), started);
+        metrics::decision(
+            "tool",
+            tool,
+            Decision::Deny,
+            "insufficient_scope",
+            counted_from,
+        );
         Some(scopes)
     }
 }
