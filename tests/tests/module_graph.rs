@@ -317,7 +317,8 @@ fn the_runtime_crates_modules_import_one_way() {
 
 /// The leaves every layer uses import nothing above them: the error and item types nothing at
 /// all, requirements only the permission set they are checked against, denials only the item
-/// kind they name, audit events also the principal whose subject they log.
+/// kind they name, audit records also the principal whose subject they log and the metric of
+/// records dropped.
 #[test]
 fn the_leaves_import_nothing_above_them() {
     let graph = graph(&runtime_src());
@@ -327,7 +328,7 @@ fn the_leaves_import_nothing_above_them() {
         ("permissions", &[]),
         ("requirement", &["permissions"]),
         ("denial", &["item"]),
-        ("audit", &["item", "principal"]),
+        ("audit", &["item", "principal", "metrics"]),
         ("metrics", &["error"]),
     ] {
         let imports = graph
