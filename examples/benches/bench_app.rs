@@ -3,7 +3,11 @@
 //! Without the network and the load generator, what is left between the two is the
 //! authorization work, measured without the run-to-run swings of `bench.sh` on a shared VM.
 //! A third app is the same tool assembled by `ServerBuilder` (bearer layer plus the limits:
-//! the body read ahead, the concurrency limit, the request timeout), to price the limits.
+//! the body read ahead, the concurrency limit, the request timeout), to price the limits; a
+//! fourth is that app with decision records going to a JSON Lines file (hash-chained) and its
+//! metrics to a Prometheus recorder, to price the audit trail and the metrics. The recorder is
+//! local to the fourth app's rounds (`metrics::with_local_recorder`), so the others record
+//! nothing.
 //!
 //! `cargo bench -p mcp-rbac-examples --bench bench_app`
 
@@ -71,9 +75,30 @@ async fn call(app: &Router, token: &str) -> String {
     text
 }
 
-/// The three apps (bearer layer only, plain rmcp, server builder), checked to answer, a token,
-/// and a runtime to drive them.
-fn setup() -> (Router, Router, Router, String, tokio::runtime::Runtime) {
+/// The apps the benchmark compares.
+struct Apps {
+    auth: Router,
+    plain: Router,
+    built: Router,
+    audited: Router,
+    recorder: metrics_exporter_prometheus::PrometheusRecorder,
+    token: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Apps {
+    /// One call through the audited app, its metrics going to the local recorder.
+    fn call_audited(&self) -> String {
+        metrics::with_local_recorder(&self.recorder, || {
+            self.runtime
+                .block_on(call(&self.audited, black_box(&self.token)))
+        })
+    }
+}
+
+/// The apps (bearer layer only, plain rmcp, server builder, server builder with audit file and
+/// metrics), checked to answer, a token, and a runtime to drive them.
+fn setup() -> Apps {
     mcp_rbac::verify::install_crypto_provider();
     let auth = BenchConfig {
         port: 8000,
@@ -87,12 +112,9 @@ fn setup() -> (Router, Router, Router, String, tokio::runtime::Runtime) {
         port: 8000,
         auth: None,
     };
-    let verifier = auth
-        .auth
-        .as_ref()
-        .expect("auth")
-        .verifier()
-        .expect("verifier");
+    let auth_config = auth.auth.as_ref().expect("auth");
+    let verifier = auth_config.verifier().expect("verifier");
+    let audited_verifier = auth_config.verifier().expect("verifier");
     let (auth, plain) = (
         app(&auth).expect("auth app"),
         app(&plain).expect("plain app"),
@@ -111,6 +133,22 @@ fn setup() -> (Router, Router, Router, String, tokio::runtime::Runtime) {
         )
         .expect("builder app")
         .into_router();
+    let dir = std::env::temp_dir().join(format!("bench-app-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("audit dir");
+    let sink = mcp_rbac::audit::JsonLinesSink::open(dir.join("audit.jsonl"), Default::default())
+        .expect("audit file");
+    let audited = runtime
+        .block_on(
+            mcp_rbac::ServerBuilder::new("http://127.0.0.1:8000/mcp")
+                .verifier(audited_verifier)
+                .stateless(true)
+                .audit_sink(sink)
+                .router(|| Authorized),
+        )
+        .expect("audited app")
+        .into_router();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
     for app in [&auth, &plain, &built] {
         let text = runtime.block_on(call(app, &token));
         assert!(
@@ -118,20 +156,47 @@ fn setup() -> (Router, Router, Router, String, tokio::runtime::Runtime) {
             "{text}"
         );
     }
-    (auth, plain, built, token, runtime)
+    let apps = Apps {
+        auth,
+        plain,
+        built,
+        audited,
+        recorder,
+        token,
+        runtime,
+    };
+    let text = apps.call_audited();
+    assert!(text.contains("product 42 deleted"), "{text}");
+    let scraped = handle.render();
+    assert!(
+        scraped.contains("mcp_rbac_decisions_total"),
+        "the audited app records metrics: {scraped}"
+    );
+    apps
 }
 
 fn apps(c: &mut Criterion) {
-    let (auth, plain, built, token, runtime) = setup();
+    let apps = setup();
+    let Apps {
+        auth,
+        plain,
+        built,
+        token,
+        runtime,
+        ..
+    } = &apps;
     let mut group = c.benchmark_group("bench_app");
     group.bench_function("plain_rmcp", |b| {
-        b.iter(|| runtime.block_on(call(&plain, black_box(&token))))
+        b.iter(|| runtime.block_on(call(plain, black_box(token))))
     });
     group.bench_function("mcp_rbac_auth", |b| {
-        b.iter(|| runtime.block_on(call(&auth, black_box(&token))))
+        b.iter(|| runtime.block_on(call(auth, black_box(token))))
     });
     group.bench_function("server_builder", |b| {
-        b.iter(|| runtime.block_on(call(&built, black_box(&token))))
+        b.iter(|| runtime.block_on(call(built, black_box(token))))
+    });
+    group.bench_function("server_builder_audit_metrics", |b| {
+        b.iter(|| apps.call_audited())
     });
     group.finish();
 }
@@ -139,34 +204,52 @@ fn apps(c: &mut Criterion) {
 /// Alternating rounds of both apps; the median of the per-round ratios is robust against this
 /// VM changing speed between rounds (criterion's two figures are taken a minute apart).
 fn interleaved_ratio() {
-    let (auth, plain, built, token, runtime) = setup();
+    let apps = setup();
     let time = |app: &Router| {
         let start = std::time::Instant::now();
         for _ in 0..500 {
-            runtime.block_on(call(app, black_box(&token)));
+            apps.runtime.block_on(call(app, black_box(&apps.token)));
         }
         start.elapsed().as_nanos() as f64 / 500.0
     };
-    let rounds: Vec<(f64, f64, f64)> = (0..41)
-        .map(|_| (time(&plain), time(&auth), time(&built)))
+    let time_audited = || {
+        let start = std::time::Instant::now();
+        for _ in 0..500 {
+            apps.call_audited();
+        }
+        start.elapsed().as_nanos() as f64 / 500.0
+    };
+    /// Nanoseconds per call of one round: plain, auth, builder, audited.
+    type Round = (f64, f64, f64, f64);
+    let rounds: Vec<Round> = (0..41)
+        .map(|_| {
+            (
+                time(&apps.plain),
+                time(&apps.auth),
+                time(&apps.built),
+                time_audited(),
+            )
+        })
         .collect();
-    let median = |ratio: &dyn Fn(&(f64, f64, f64)) -> f64| {
+    let median = |ratio: &dyn Fn(&Round) -> f64| {
         let mut ratios: Vec<f64> = rounds.iter().map(ratio).collect();
         ratios.sort_by(f64::total_cmp);
         ratios[ratios.len() / 2]
     };
     let mut by_auth = rounds.clone();
     by_auth.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
-    let (plain_ns, auth_ns, built_ns) = by_auth[by_auth.len() / 2];
+    let (plain_ns, auth_ns, built_ns, audited_ns) = by_auth[by_auth.len() / 2];
     println!(
         "\ninterleaved (median of 41 alternating rounds of 500 calls): plain rmcp {:.1} µs, \
-         mcp-rbac auth {:.1} µs, server builder {:.1} µs; throughput ratios: plain ÷ auth {:.3}, \
-         auth ÷ builder {:.3}",
+         mcp-rbac auth {:.1} µs, server builder {:.1} µs, with audit file and metrics {:.1} µs; \
+         throughput ratios: plain ÷ auth {:.3}, auth ÷ builder {:.3}, builder ÷ audited {:.3}",
         plain_ns / 1000.0,
         auth_ns / 1000.0,
         built_ns / 1000.0,
+        audited_ns / 1000.0,
         median(&|r| r.0 / r.1),
         median(&|r| r.1 / r.2),
+        median(&|r| r.2 / r.3),
     );
 }
 
