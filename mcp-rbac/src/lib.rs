@@ -124,7 +124,7 @@ pub mod __private {
     pub use crate::guard::built_once::built_once;
     pub use crate::guard::{
         call_tool, get_prompt, get_tool, guard_prompt, guard_tool, list_prompts, list_tools,
-        Listing,
+        list_tools_built_once, Listing,
     };
     pub use crate::principal::OptionalPrincipal;
     pub use crate::requirement::{Access, Requirement};

@@ -22,7 +22,9 @@ use crate::principal::{principal_from_context, Principal};
 use crate::requirement::Access;
 use crate::typed::BitCheck;
 
-pub use handler::{call_tool, get_prompt, get_tool, list_prompts, list_tools};
+pub use handler::{
+    call_tool, get_prompt, get_tool, list_prompts, list_tools, list_tools_built_once,
+};
 pub use listing::{ListMode, Listing, ALLOWED_KEY, REQUIRES_KEY};
 pub use marker::{access_of_prompt, access_of_tool};
 pub use resource::ResourceGuard;
