@@ -17,7 +17,9 @@ type NameSet = HashSet<Box<str>, foldhash::fast::RandomState>;
 pub struct PermissionSet {
     exact: NameSet,
     /// `Admin.*` is stored as `Admin.`: any name that starts with it and has more after it.
-    prefixes: Vec<Box<str>>,
+    /// Every prefix ends with a dot, so a check looks up the name's dotted prefixes (one hash
+    /// lookup per dot in the name) instead of comparing against every wildcard the roles grant.
+    prefixes: NameSet,
     /// The set as bits of one typed permission set (`mcp_rbac::permissions!`), computed on the
     /// first typed check; see [`crate::typed`].
     bits: BitsCache,
@@ -69,11 +71,13 @@ impl PermissionSet {
         }
     }
 
-    /// Adds a `Prefix.*` grant (the argument is the part before `*`, dot included).
+    /// Adds a `Prefix.*` grant (the argument is the part before `*`, ending in its dot: a
+    /// [`RolePolicy`](crate::RolePolicy) accepts wildcards only as `Prefix.*`).
     pub(crate) fn insert_prefix(&mut self, prefix: &str) {
+        debug_assert!(prefix.len() > 1 && prefix.ends_with('.'), "{prefix:?}");
         self.bits.0.take();
-        if !self.prefixes.iter().any(|p| &**p == prefix) {
-            self.prefixes.push(prefix.into());
+        if !self.prefixes.contains(prefix) {
+            self.prefixes.insert(prefix.into());
         }
     }
 
@@ -85,11 +89,16 @@ impl PermissionSet {
 
     /// Whether `name` is held exactly or under a wildcard grant.
     pub fn contains(&self, name: &str) -> bool {
-        self.exact.contains(name)
-            || self
-                .prefixes
-                .iter()
-                .any(|p| name.len() > p.len() && name.starts_with(&**p))
+        self.exact.contains(name) || self.held_under_prefix(name)
+    }
+
+    /// Whether a wildcard grant covers `name`: some prefix of it that ends in a dot, with more
+    /// after that dot, is a granted prefix.
+    fn held_under_prefix(&self, name: &str) -> bool {
+        !self.prefixes.is_empty()
+            && name
+                .match_indices('.')
+                .any(|(dot, _)| dot + 1 < name.len() && self.prefixes.contains(&name[..=dot]))
     }
 
     /// Exact names, sorted, then wildcard grants as `Prefix.*`.
