@@ -9,6 +9,11 @@ use std::sync::OnceLock;
 /// signed tokens anyway).
 type NameSet = HashSet<Box<str>, foldhash::fast::RandomState>;
 
+/// The bit of [`PermissionSet::prefix_lengths`] for a prefix of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 /// The set a [`Requirement`](crate::Requirement) is checked against.
 ///
 /// Names from tokens are always exact: a token claiming `Admin.*` holds the literal name
@@ -20,6 +25,9 @@ pub struct PermissionSet {
     /// Every prefix ends with a dot, so a check looks up the name's dotted prefixes (one hash
     /// lookup per dot in the name) instead of comparing against every wildcard the roles grant.
     prefixes: NameSet,
+    /// Bit `n` is set when some prefix is `n` bytes long (bit 63: 63 or more), so a dotted
+    /// prefix of a length no grant has is skipped without hashing it. Derived from `prefixes`.
+    prefix_lengths: u64,
     /// The set as bits of one typed permission set (`mcp_rbac::permissions!`), computed on the
     /// first typed check; see [`crate::typed`].
     bits: BitsCache,
@@ -78,6 +86,7 @@ impl PermissionSet {
         self.bits.0.take();
         if !self.prefixes.contains(prefix) {
             self.prefixes.insert(prefix.into());
+            self.prefix_lengths |= length_bit(prefix.len());
         }
     }
 
@@ -95,10 +104,13 @@ impl PermissionSet {
     /// Whether a wildcard grant covers `name`: some prefix of it that ends in a dot, with more
     /// after that dot, is a granted prefix.
     fn held_under_prefix(&self, name: &str) -> bool {
-        !self.prefixes.is_empty()
-            && name
-                .match_indices('.')
-                .any(|(dot, _)| dot + 1 < name.len() && self.prefixes.contains(&name[..=dot]))
+        self.prefix_lengths != 0
+            && name.bytes().enumerate().any(|(dot, byte)| {
+                byte == b'.'
+                    && dot + 1 < name.len()
+                    && self.prefix_lengths & length_bit(dot + 1) != 0
+                    && self.prefixes.contains(&name[..=dot])
+            })
     }
 
     /// Exact names, sorted, then wildcard grants as `Prefix.*`.
