@@ -130,7 +130,9 @@ pub use verify::{JwtVerifier, TokenVerifier};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::built_once::built_once;
-    pub use crate::guard::handler::{call_tool, get_prompt, get_tool, list_prompts, list_tools};
+    pub use crate::guard::handler::{
+        call_tool, get_prompt, get_tool, list_prompts, list_tools, list_tools_built_once,
+    };
     pub use crate::guard::{guard_prompt, guard_tool, Listing};
     pub use crate::principal::OptionalPrincipal;
     pub use crate::requirement::{Access, Requirement};

@@ -7,6 +7,11 @@ use std::collections::HashSet;
 /// signed tokens anyway).
 type NameSet = HashSet<Box<str>, foldhash::fast::RandomState>;
 
+/// The bit of [`PermissionSet::prefix_lengths`] for a prefix of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 /// The set a [`Requirement`](crate::Requirement) is checked against.
 ///
 /// Names from tokens are always exact: a token claiming `Admin.*` holds the literal name
@@ -15,7 +20,12 @@ type NameSet = HashSet<Box<str>, foldhash::fast::RandomState>;
 pub struct PermissionSet {
     exact: NameSet,
     /// `Admin.*` is stored as `Admin.`: any name that starts with it and has more after it.
-    prefixes: Vec<Box<str>>,
+    /// Every prefix ends with a dot, so a check looks up the name's dotted prefixes (one hash
+    /// lookup per dot in the name) instead of comparing against every wildcard the roles grant.
+    prefixes: NameSet,
+    /// Bit `n` is set when some prefix is `n` bytes long (bit 63: 63 or more), so a dotted
+    /// prefix of a length no grant has is skipped without hashing it. Derived from `prefixes`.
+    prefix_lengths: u64,
 }
 
 impl PermissionSet {
@@ -43,10 +53,13 @@ impl PermissionSet {
         }
     }
 
-    /// Adds a `Prefix.*` grant (the argument is the part before `*`, dot included).
+    /// Adds a `Prefix.*` grant (the argument is the part before `*`, ending in its dot: a
+    /// [`RolePolicy`](crate::RolePolicy) accepts wildcards only as `Prefix.*`).
     pub(crate) fn insert_prefix(&mut self, prefix: &str) {
-        if !self.prefixes.iter().any(|p| &**p == prefix) {
-            self.prefixes.push(prefix.into());
+        debug_assert!(prefix.len() > 1 && prefix.ends_with('.'), "{prefix:?}");
+        if !self.prefixes.contains(prefix) {
+            self.prefixes.insert(prefix.into());
+            self.prefix_lengths |= length_bit(prefix.len());
         }
     }
 
@@ -58,11 +71,19 @@ impl PermissionSet {
 
     /// Whether `name` is held exactly or under a wildcard grant.
     pub fn contains(&self, name: &str) -> bool {
-        self.exact.contains(name)
-            || self
-                .prefixes
-                .iter()
-                .any(|p| name.len() > p.len() && name.starts_with(&**p))
+        self.exact.contains(name) || self.held_under_prefix(name)
+    }
+
+    /// Whether a wildcard grant covers `name`: some prefix of it that ends in a dot, with more
+    /// after that dot, is a granted prefix.
+    fn held_under_prefix(&self, name: &str) -> bool {
+        self.prefix_lengths != 0
+            && name.bytes().enumerate().any(|(dot, byte)| {
+                byte == b'.'
+                    && dot + 1 < name.len()
+                    && self.prefix_lengths & length_bit(dot + 1) != 0
+                    && self.prefixes.contains(&name[..=dot])
+            })
     }
 
     /// Exact names, sorted, then wildcard grants as `Prefix.*`.

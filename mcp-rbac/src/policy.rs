@@ -365,6 +365,21 @@ mod tests {
     }
 
     #[test]
+    fn nested_wildcards_cover_every_name_below_any_dot() {
+        let policy =
+            RolePolicy::new([Role::new("ops").grants(["Svc.Deploy.*", "Reports.*"])]).unwrap();
+        let set = policy.permissions_of(["ops"]);
+        assert!(set.contains("Svc.Deploy.Prod"));
+        assert!(set.contains("Svc.Deploy.Prod.Eu"));
+        assert!(set.contains("Reports.Q3.Read"));
+        assert!(!set.contains("Svc.Deploy"));
+        assert!(!set.contains("Svc.Deploy."));
+        assert!(!set.contains("Svc.Read"));
+        assert!(!set.contains("Svc.DeployX.Prod"));
+        assert!(!set.contains("X.Reports.Q3"));
+    }
+
+    #[test]
     fn a_role_name_is_not_a_permission() {
         let policy = RolePolicy::new([Role::new("Admin.Write").grants(["Guest.Read"])]).unwrap();
         let set = policy.permissions_of(["Admin.Write"]);

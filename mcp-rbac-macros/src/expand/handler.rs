@@ -106,6 +106,13 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
     let router = router_ref(Kind::Tool, args);
     let meta = option(&args.meta);
     let listing = listing(args);
+    // The default router is built once, so its list entries can be prepared once too.
+    let list = match &args.router {
+        Some(_) => quote!(::mcp_rbac::__private::list_tools(#router, &context, #meta, #listing)),
+        None => quote! {
+            ::mcp_rbac::__private::list_tools_built_once(Self::tool_router, &context, #meta, #listing)
+        },
+    };
     vec![
         (
             "call_tool",
@@ -127,7 +134,7 @@ fn tool_methods(args: &HandlerArgs) -> Vec<(&'static str, ImplItem)> {
                     _request: ::std::option::Option<::rmcp::model::PaginatedRequestParams>,
                     context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
                 ) -> ::std::result::Result<::rmcp::model::ListToolsResult, ::rmcp::ErrorData> {
-                    ::mcp_rbac::__private::list_tools(#router, &context, #meta, #listing)
+                    #list
                 }
             },
         ),

@@ -41,8 +41,8 @@ impl ServerHandler for Server {
         _request: ::std::option::Option<::rmcp::model::PaginatedRequestParams>,
         context: ::rmcp::service::RequestContext<::rmcp::RoleServer>,
     ) -> ::std::result::Result<::rmcp::model::ListToolsResult, ::rmcp::ErrorData> {
-        ::mcp_rbac::__private::list_tools(
-            ::mcp_rbac::__private::built_once(Self::tool_router),
+        ::mcp_rbac::__private::list_tools_built_once(
+            Self::tool_router,
             &context,
             ::std::option::Option::None,
             ::mcp_rbac::__private::Listing::of_request(&context),

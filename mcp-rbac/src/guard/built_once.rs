@@ -14,7 +14,7 @@ type Built = HashMap<TypeId, &'static (dyn Any + Send + Sync)>;
 ///
 /// `build` runs without a lock held (it may itself use this); when two threads race on a first
 /// call, one value is kept and the other dropped.
-pub fn built_once<R: Send + Sync + 'static>(build: fn() -> R) -> &'static R {
+pub fn built_once<R: Send + Sync + 'static>(build: impl FnOnce() -> R) -> &'static R {
     static BUILT: OnceLock<RwLock<Built>> = OnceLock::new();
     let built = BUILT.get_or_init(RwLock::default);
     let id = TypeId::of::<R>();

@@ -1,6 +1,7 @@
 //! What the `ServerHandler` methods of `#[mcp_rbac::tool_handler]` / `prompt_handler` do.
 
 use std::future::Future;
+use std::marker::PhantomData;
 
 use futures::future::Either;
 use rmcp::handler::server::prompt::PromptContext;
@@ -14,12 +15,14 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 
+use super::built_once::built_once;
 use super::{marker, Listing};
 use crate::audit;
 use crate::denial;
 use crate::item::ItemKind;
 use crate::metrics::{self, Decision};
 use crate::principal::{principal_from_context, Principal};
+use crate::requirement::Access;
 
 pub(crate) fn require_principal(
     context: &RequestContext<RoleServer>,
@@ -103,6 +106,9 @@ pub fn call_tool<'a, S: Send + Sync + 'static>(
 /// `tools/list`: the tools this caller may call (or all of them, under [`Listing::show`]),
 /// without the internal marker. A per-caller list must not be cached for others, so under
 /// 2026-07-28 it says `cacheScope: "private"`.
+///
+/// For a router given as `router = expr` (evaluated on every request): each route's rule is read
+/// back from its marker on every list. The default router takes [`list_tools_built_once`].
 pub fn list_tools<S: Send + Sync + 'static>(
     router: &ToolRouter<S>,
     context: &RequestContext<RoleServer>,
@@ -129,15 +135,77 @@ pub fn list_tools<S: Send + Sync + 'static>(
         tools.len(),
         total - tools.len(),
     );
+    Ok(tool_list(context, listing, meta, tools))
+}
+
+/// The `tools/list` entries of a router built once for its type: the guarded routes in the
+/// order rmcp lists them (by name), each with its rule and its definition without the marker.
+/// The router cannot change after it is built, so neither can these.
+struct ListedTools<S> {
+    tools: Vec<(Access, Tool)>,
+    service: PhantomData<fn() -> S>,
+}
+
+impl<S: Send + Sync + 'static> ListedTools<S> {
+    fn of(router: &ToolRouter<S>) -> Self {
+        let tools = router
+            .list_all()
+            .into_iter()
+            .filter_map(|mut tool| Some((marker::take_tool(&mut tool)?, tool)))
+            .collect();
+        ListedTools {
+            tools,
+            service: PhantomData,
+        }
+    }
+}
+
+/// [`list_tools`] for the router `build` makes, built once for the type (what the handlers use
+/// without `router = …`). The rules are parsed, the markers removed and the order fixed once,
+/// on the first list; each list after it clones only the definitions it lists, so it costs about
+/// what rmcp's own list of the same tools does (docs/benchmarks.md, "Scale").
+pub fn list_tools_built_once<S: Send + Sync + 'static>(
+    build: fn() -> ToolRouter<S>,
+    context: &RequestContext<RoleServer>,
+    meta: Option<MetaObject>,
+    listing: Listing,
+) -> Result<ListToolsResult, ErrorData> {
+    let principal = list_principal(context, ItemKind::Tool, "tools/list")?;
+    let listed = built_once(|| ListedTools::of(built_once(build)));
+    let tools: Vec<_> = listed
+        .tools
+        .iter()
+        .filter_map(|(access, tool)| {
+            let mut tool_meta = tool.meta.clone();
+            if !listing.present(access, &principal, &mut tool_meta) {
+                return None;
+            }
+            let mut tool = tool.clone();
+            tool.meta = tool_meta;
+            Some(tool)
+        })
+        .collect();
+    let hidden = listed.tools.len() - tools.len();
+    let scope = audit::Scope::of_request(context);
+    audit::listed(scope, "tools/list", &principal, tools.len(), hidden);
+    Ok(tool_list(context, listing, meta, tools))
+}
+
+fn tool_list(
+    context: &RequestContext<RoleServer>,
+    listing: Listing,
+    meta: Option<MetaObject>,
+    tools: Vec<Tool>,
+) -> ListToolsResult {
     let (ttl_ms, cache_scope) = cache_hints(context, listing);
-    Ok(ListToolsResult {
+    ListToolsResult {
         result_type: Some(ResultType::COMPLETE),
         tools,
         meta,
         next_cursor: None,
         ttl_ms,
         cache_scope,
-    })
+    }
 }
 
 /// A tool's definition, without the internal marker (rmcp uses it to validate structured output).
