@@ -219,8 +219,11 @@ fn interleaved_ratio() {
         }
         start.elapsed().as_nanos() as f64 / 500.0
     };
-    /// Nanoseconds per call of one round: plain, auth, builder, audited.
-    type Round = (f64, f64, f64, f64);
+    // Each half on its own: the audit file without the recorder, the recorder without the file.
+    let time_metrics_only = || metrics::with_local_recorder(&apps.recorder, || time(&apps.built));
+    /// Nanoseconds per call of one round: plain, auth, builder, audited, audit file only,
+    /// metrics only.
+    type Round = (f64, f64, f64, f64, f64, f64);
     let rounds: Vec<Round> = (0..41)
         .map(|_| {
             (
@@ -228,6 +231,8 @@ fn interleaved_ratio() {
                 time(&apps.auth),
                 time(&apps.built),
                 time_audited(),
+                time(&apps.audited),
+                time_metrics_only(),
             )
         })
         .collect();
@@ -238,11 +243,12 @@ fn interleaved_ratio() {
     };
     let mut by_auth = rounds.clone();
     by_auth.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
-    let (plain_ns, auth_ns, built_ns, audited_ns) = by_auth[by_auth.len() / 2];
+    let (plain_ns, auth_ns, built_ns, audited_ns, _, _) = by_auth[by_auth.len() / 2];
     println!(
         "\ninterleaved (median of 41 alternating rounds of 500 calls): plain rmcp {:.1} µs, \
          mcp-rbac auth {:.1} µs, server builder {:.1} µs, with audit file and metrics {:.1} µs; \
-         throughput ratios: plain ÷ auth {:.3}, auth ÷ builder {:.3}, builder ÷ audited {:.3}",
+         throughput ratios: plain ÷ auth {:.3}, auth ÷ builder {:.3}, builder ÷ audited {:.3} \
+         (audit file only {:.3}, metrics only {:.3})",
         plain_ns / 1000.0,
         auth_ns / 1000.0,
         built_ns / 1000.0,
@@ -250,6 +256,8 @@ fn interleaved_ratio() {
         median(&|r| r.0 / r.1),
         median(&|r| r.1 / r.2),
         median(&|r| r.2 / r.3),
+        median(&|r| r.2 / r.4),
+        median(&|r| r.2 / r.5),
     );
 }
 
