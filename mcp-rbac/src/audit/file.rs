@@ -55,7 +55,8 @@ impl Default for JsonLinesOptions {
 }
 
 enum Message {
-    Record(Box<DecisionRecord>),
+    /// A record as canonical JSON (see [`DecisionRecord`]: its fields serialize in name order).
+    Record(String),
     Flush(SyncSender<()>),
 }
 
@@ -122,7 +123,11 @@ impl JsonLinesSink {
 
 impl AuditSink for JsonLinesSink {
     fn record(&self, record: &DecisionRecord) {
-        let mut message = Message::Record(Box::new(record.clone()));
+        // Serialized here: one string crosses to the writer thread, not the record's dozen.
+        let Ok(json) = serde_json::to_string(record) else {
+            return;
+        };
+        let mut message = Message::Record(json);
         let deadline = match self.overflow {
             Overflow::Drop => None,
             Overflow::Wait(wait) => Some(Instant::now() + wait),
@@ -184,17 +189,20 @@ fn write_records(
         };
         idle = 0;
         match message {
-            Message::Record(record) => {
-                let Ok(mut value) = serde_json::to_value(&*record) else {
-                    continue;
-                };
-                if let (Some(prev), serde_json::Value::Object(map)) = (&mut chain, &mut value) {
-                    let hash = link(prev, &serde_json::Value::Object(map.clone()));
-                    map.insert("prev".into(), prev.clone().into());
-                    map.insert("hash".into(), hash.clone().into());
-                    *prev = hash;
+            Message::Record(json) => {
+                match (&mut chain, json.strip_suffix('}')) {
+                    (Some(prev), Some(open)) => {
+                        let hash = link(prev, &json);
+                        batch.extend_from_slice(open.as_bytes());
+                        batch.extend_from_slice(b",\"hash\":\"");
+                        batch.extend_from_slice(hash.as_bytes());
+                        batch.extend_from_slice(b"\",\"prev\":\"");
+                        batch.extend_from_slice(prev.as_bytes());
+                        batch.extend_from_slice(b"\"}");
+                        *prev = hash;
+                    }
+                    _ => batch.extend_from_slice(json.as_bytes()),
                 }
-                let _ = serde_json::to_writer(&mut batch, &value);
                 batch.push(b'\n');
                 if batch.len() >= 64 * 1024 {
                     write_batch(&mut out, &mut batch, &mut failed);
@@ -230,11 +238,11 @@ fn write_batch(out: &mut FileRotate<AppendCount>, batch: &mut Vec<u8>, failed: &
 
 /// The hash of a record after `prev`: SHA-256 over `prev`, a newline, and the record as
 /// canonical JSON (keys sorted, without `prev` and `hash`).
-fn link(prev: &str, record: &serde_json::Value) -> String {
+fn link(prev: &str, canonical: &str) -> String {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     ctx.update(prev.as_bytes());
     ctx.update(b"\n");
-    ctx.update(record.to_string().as_bytes());
+    ctx.update(canonical.as_bytes());
     hex(ctx.finish().as_ref())
 }
 
@@ -313,7 +321,7 @@ pub fn verify_chain(path: impl AsRef<Path>, continues: bool) -> Result<usize, Ch
                 ));
             }
         }
-        if link(&claimed, &value) != hash {
+        if link(&claimed, &value.to_string()) != hash {
             return Err(broken("`hash` does not match the record: it was edited"));
         }
         prev = Some(hash);
@@ -368,6 +376,36 @@ mod tests {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn a_record_serializes_to_canonical_json() {
+        // Every field set, so none is skipped.
+        let claims = serde_json::json!({"azp": "agent"});
+        let principal = crate::Principal::builder("alice")
+            .issuer("https://login.example.com")
+            .claims(claims.as_object().unwrap().clone())
+            .build();
+        let record = DecisionRecord::new(
+            "v1",
+            Some("r-1"),
+            Some(&rmcp::model::RequestId::Number(1)),
+            Some(&principal),
+            Decision::Deny,
+            "missing_permission",
+            Instant::now(),
+        )
+        .item("tool", "delete_product", Some("Admin.Write"))
+        .arguments(Some("ab".repeat(32)))
+        .status(401)
+        .detail("token has expired")
+        .listed(1, 2);
+        let direct = serde_json::to_string(&record).unwrap();
+        let canonical = serde_json::to_value(&record).unwrap().to_string();
+        assert_eq!(
+            direct, canonical,
+            "DecisionRecord's fields must stay in name order"
+        );
     }
 
     #[test]

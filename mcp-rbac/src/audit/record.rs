@@ -17,58 +17,59 @@ pub enum Decision {
 }
 
 /// One authorization decision, as sinks receive it and the JSON Lines sink writes it (one
-/// object per line, these field names).
+/// object per line, these field names). The fields are declared in name order, so the record
+/// serializes straight to canonical JSON (keys sorted), the text the hash chain is computed over.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct DecisionRecord {
-    /// When, UTC, RFC 3339 with milliseconds.
-    pub time: String,
-    /// The server's id of the HTTP request (also in the answer's `x-request-id` header).
-    pub request_id: Option<String>,
-    /// The JSON-RPC request's id, when the decision was about one.
-    pub jsonrpc_id: Option<serde_json::Value>,
-    /// The caller's subject (`sub`); `null` when the request carried no valid token.
-    pub subject: Option<String>,
-    /// The token's issuer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// The OAuth client the token was issued to (`azp`, else `client_id`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client: Option<String>,
-    /// `tool`, `prompt`, `resource`, `list`, or `request` for a refusal of the whole request.
-    pub kind: &'static str,
-    /// The tool, prompt or resource; the list (`tools/list`); for `request`,
-    /// `authentication` or `session`.
-    pub name: String,
-    /// The canonical requirement checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub required: Option<String>,
-    /// The decision.
-    pub decision: Decision,
-    /// Why, as a stable code: `granted`, `filtered`, `missing_permission`, `no_principal`,
-    /// `no_token`, `invalid_token`, `insufficient_scope`, `foreign_session`.
-    pub reason: &'static str,
-    /// More on the reason (an invalid token's refusal class), never a token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// The HTTP status the refusal was answered with, when not a JSON-RPC error.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The version of the rules it was decided under
-    /// ([`Manifest::policy_version`](crate::Manifest::policy_version)).
-    pub policy_version: String,
     /// SHA-256 of the tool's arguments as canonical JSON (never the arguments).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments_digest: Option<String>,
-    /// For a list: the items shown.
+    /// The OAuth client the token was issued to (`azp`, else `client_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shown: Option<usize>,
+    pub client: Option<String>,
+    /// The decision.
+    pub decision: Decision,
+    /// More on the reason (an invalid token's refusal class), never a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// For a list: the items hidden.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<usize>,
+    /// The token's issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The JSON-RPC request's id, when the decision was about one.
+    pub jsonrpc_id: Option<serde_json::Value>,
+    /// `tool`, `prompt`, `resource`, `list`, or `request` for a refusal of the whole request.
+    pub kind: &'static str,
     /// How long the decision took, in nanoseconds (an integer: floats do not survive every JSON
     /// reader exactly, and the hash chain is computed over the text).
     pub latency_ns: u64,
+    /// The tool, prompt or resource; the list (`tools/list`); for `request`,
+    /// `authentication` or `session`.
+    pub name: String,
+    /// The version of the rules it was decided under
+    /// ([`Manifest::policy_version`](crate::Manifest::policy_version)).
+    pub policy_version: String,
+    /// Why, as a stable code: `granted`, `filtered`, `missing_permission`, `no_principal`,
+    /// `no_token`, `invalid_token`, `insufficient_scope`, `foreign_session`.
+    pub reason: &'static str,
+    /// The server's id of the HTTP request (also in the answer's `x-request-id` header).
+    pub request_id: Option<String>,
+    /// The canonical requirement checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// For a list: the items shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shown: Option<usize>,
+    /// The HTTP status the refusal was answered with, when not a JSON-RPC error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The caller's subject (`sub`); `null` when the request carried no valid token.
+    pub subject: Option<String>,
+    /// When, UTC, RFC 3339 with milliseconds.
+    pub time: String,
 }
 
 impl DecisionRecord {
