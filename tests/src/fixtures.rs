@@ -60,6 +60,16 @@ pub async fn products_with_sessions() -> Running {
     products(|cli| cli.stateless = false).await
 }
 
+/// This process's resident memory, in KiB (`VmRSS` of `/proc/self/status`).
+pub fn vm_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
 /// `http://<addr>/.well-known/oauth-protected-resource/mcp`: what every challenge of a server at
 /// `addr` names.
 pub fn metadata_url(addr: SocketAddr) -> String {

@@ -9,21 +9,12 @@ use std::time::Duration;
 
 use mcp_rbac::{Issuer, Role, RolePolicy, ServerBuilder};
 use mcp_rbac_tests::faults::{self, Target};
-use mcp_rbac_tests::fixtures::products;
+use mcp_rbac_tests::fixtures::{products, vm_rss_kib};
 use rmcp::ServerHandler;
 use tokio::sync::Semaphore;
 
 /// One scenario at a time: each loads the whole process.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn vm_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_past_the_drain_bound_is_read_whole_a_thousand_times() {

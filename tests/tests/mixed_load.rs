@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use mcp_rbac::testkit::{now, DevIssuer};
 use mcp_rbac_tests::fixtures::{
-    metadata_url, products_stateless, raw_post, ProductsAccess, RawConnection,
+    metadata_url, products_stateless, raw_post, vm_rss_kib, ProductsAccess, RawConnection,
 };
 use serde_json::{json, Value};
 
@@ -159,15 +159,6 @@ fn tokens(issuer: &DevIssuer, kind: Kind) -> Vec<Option<String>> {
             Some(token)
         })
         .collect()
-}
-
-fn vm_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
 }
 
 /// Shared by the clients.

@@ -73,12 +73,7 @@ pub(super) struct Serving {
 /// Installs the recorder (once per process) and binds `addr` (port 0 picks a free one).
 pub(super) async fn bind(addr: SocketAddr) -> Result<Bound, ServerError> {
     let handle = recorder()?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Bind { addr, source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ServerError::Bind { addr, source })?;
+    let (listener, addr) = super::bind_listener(addr).await?;
     Ok(Bound {
         listener,
         addr,

@@ -436,12 +436,7 @@ impl ServerBuilder {
             Some(addr) => addr,
             None => default_bind(&uri)?,
         };
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ServerError::Bind { addr, source })?;
+        let (listener, addr) = bind_listener(addr).await?;
         #[cfg(feature = "metrics")]
         let metrics = match self.metrics {
             Some(addr) => Some(exporter::bind(addr).await?),
@@ -665,6 +660,17 @@ impl ServerBuilder {
             audit,
         })
     }
+}
+
+/// A listener on `addr` (port 0: a free one), and the address it got.
+async fn bind_listener(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    Ok((listener, bound))
 }
 
 fn parse_url(url: &str) -> Result<http::Uri, ServerError> {
