@@ -127,7 +127,7 @@ async fn python_sdk_sees_filtered_tools_denials_and_the_challenge() {
                 "name": "MCPError",
                 "code": 403,
                 "message": "permission denied: tool `delete_product` requires Admin.Write",
-                "data": {"tool": "delete_product", "required": "Admin.Write"},
+                "data": {"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"},
             }}),
             "{session}"
         );
@@ -182,7 +182,7 @@ async fn typescript_sdk_sees_filtered_tools_denials_and_the_challenge() {
             "name": "McpError",
             "code": 403,
             "message": "MCP error 403: permission denied: tool `delete_product` requires Admin.Write",
-            "data": {"tool": "delete_product", "required": "Admin.Write"},
+            "data": {"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"},
         }}),
         "{report}"
     );
