@@ -12,11 +12,12 @@ use mcp_rbac_tests::clients::{node_with, products_server, python, run, Output};
 use mcp_rbac_tests::proxy::LoopbackProxy;
 use serde_json::{json, Value};
 
-const ALL_TOOLS: [&str; 5] = [
+const ALL_TOOLS: [&str; 6] = [
     "create_product",
     "delete_product",
     "get_product",
     "list_products",
+    "update_product",
     "whoami",
 ];
 const GUEST_TOOLS: [&str; 3] = ["get_product", "list_products", "whoami"];
