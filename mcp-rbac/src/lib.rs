@@ -90,6 +90,7 @@
 pub mod audit;
 pub mod bearer;
 pub mod claims;
+mod client_policy;
 pub mod denial;
 mod error;
 pub mod guard;
@@ -111,6 +112,7 @@ pub mod verify;
 
 pub use bearer::BearerAuthLayer;
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
+pub use client_policy::{Client, ClientPolicy, ClientPolicyError, DefaultCeiling};
 pub use error::AuthError;
 pub use guard::Listing;
 pub use item::ItemKind;
@@ -121,7 +123,7 @@ pub use mcp_rbac_macros::{
 pub use metadata::ProtectedResource;
 pub use permissions::PermissionSet;
 pub use policy::{PolicyError, Role, RolePolicy};
-pub use principal::{principal_from_context, Principal, PrincipalBuilder};
+pub use principal::{principal_from_context, Actor, Principal, PrincipalBuilder};
 pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, Requirement};
 pub use server::{Issuer, ServerBuilder, ServerError};
 pub use verify::{JwtVerifier, TokenVerifier};
