@@ -37,15 +37,15 @@ pub fn client_ceiling(
     required: &str,
     client: Option<&str>,
 ) -> ErrorData {
-    let through = match client {
-        Some(client) => format!("client `{client}`"),
+    let whose = match client {
+        Some(client) => format!("client `{client}` (or of a client in the token's actor chain)"),
         None => "a token naming no client".to_owned(),
     };
     ErrorData::new(
         FORBIDDEN,
         format!(
-            "permission denied: {} `{name}` requires {required}, beyond the ceiling of {through} \
-             or of a client acting for it",
+            "permission denied: {} `{name}` requires {required}: the user holds it, but the \
+             ceiling of {whose} does not allow it",
             kind.as_str()
         ),
         Some(json!({ kind.as_str(): name, "required": required, "reason": CLIENT_CEILING })),

@@ -56,8 +56,9 @@ fn capped(reply: &Reply, tool: &str, required: &str, client: &str) {
     assert_eq!(
         error["message"],
         format!(
-            "permission denied: tool `{tool}` requires {required}, beyond the ceiling of \
-             client `{client}` or of a client acting for it"
+            "permission denied: tool `{tool}` requires {required}: the user holds it, but the \
+             ceiling of client `{client}` (or of a client in the token's actor chain) does not \
+             allow it"
         )
     );
 }
