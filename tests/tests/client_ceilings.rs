@@ -13,8 +13,12 @@ use mcp_rbac_tests::{issuer_for, names, Mcp, Reply};
 use serde_json::{json, Value};
 
 /// The products server, stateless, trusting `issuer` through discovery with its own resource URL
-/// as the audience, its decisions written to `audit_log`.
-async fn products_trusting(issuer: &str, audit_log: Option<std::path::PathBuf>) -> Running {
+/// as the audience, its decisions written to `audit_log`, its metrics served with `metrics`.
+async fn products_trusting(
+    issuer: &str,
+    audit_log: Option<std::path::PathBuf>,
+    metrics: bool,
+) -> Running {
     let mut last = None;
     for _ in 0..5 {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -26,6 +30,9 @@ async fn products_trusting(issuer: &str, audit_log: Option<std::path::PathBuf>) 
             cli.issuer = Some(issuer.to_owned());
             cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
             cli.audit_log = audit_log.clone();
+            if metrics {
+                cli.metrics = Some(([127, 0, 0, 1], 0).into());
+            }
         })
         .await;
         match started {
@@ -87,7 +94,7 @@ async fn one_user_through_two_clients() {
     let audit = dir.join("audit.jsonl");
     let _ = std::fs::remove_file(&audit);
     let idp = OidcProvider::start("ES256").await;
-    let server = products_trusting(&idp.issuer, Some(audit.clone())).await;
+    let server = products_trusting(&idp.issuer, Some(audit.clone()), true).await;
     let url = server.url.clone();
 
     let through_app = user_token(&idp, idp.client_id(), "admin", &url, None).await;
@@ -146,6 +153,31 @@ async fn one_user_through_two_clients() {
     assert_eq!(record["reason"], "client_ceiling", "{record}");
     assert_eq!(record["client"], AGENT_CLIENT, "{record}");
     assert_eq!(record["subject"], "alice", "{record}");
+
+    // The decisions metric counts the refusal under the same reason. (The recorder is global to
+    // this test binary, so other tests' decisions may be counted too: all of them refuse
+    // `delete_product` for the ceiling but one, hence no assertion on other reasons.)
+    let metrics = server.metrics.expect("the metrics address");
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let series = |reason: &str| {
+        text.lines().any(|line| {
+            line.starts_with("mcp_rbac_decisions_total{")
+                && [
+                    "kind=\"tool\"",
+                    "name=\"delete_product\"",
+                    "decision=\"deny\"",
+                    &format!("reason=\"{reason}\""),
+                ]
+                .iter()
+                .all(|label| line.contains(label))
+        })
+    };
+    assert!(series("client_ceiling"), "{text}");
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -155,7 +187,7 @@ async fn one_user_through_two_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_actor_chain_naming_the_capped_client_is_capped() {
     let idp = OidcProvider::start("ES256").await;
-    let server = products_trusting(&idp.issuer, None).await;
+    let server = products_trusting(&idp.issuer, None, false).await;
     let url = server.url.clone();
 
     let delegated = user_token(
