@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use crate::permissions::PermissionSet;
 use crate::policy::location;
-use crate::principal::Actor;
 
 /// The ceiling of clients a [`ClientPolicy`] does not name (and of tokens that name no client).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,22 +196,18 @@ impl ClientPolicy {
         }
     }
 
-    /// The combined ceiling of a token issued to `client` with the actor chain `actors`
-    /// (`None`: nothing caps it).
-    pub(crate) fn ceiling_of(
+    /// The combined ceiling of a token issued to `client` whose actor chain names the clients
+    /// `actor_clients` (`None`: nothing caps it).
+    pub(crate) fn ceiling_of<'a>(
         &self,
-        client: Option<&str>,
-        actors: &[Actor],
+        client: Option<&'a str>,
+        actor_clients: impl Iterator<Item = &'a str>,
     ) -> Option<PermissionSet> {
         if self.0.clients.is_empty() && self.0.default == DefaultCeiling::Unlimited {
             return None;
         }
         let mut combined: Option<PermissionSet> = None;
-        let named = std::iter::once(client).chain(
-            actors
-                .iter()
-                .filter_map(|actor| actor.client_id().map(Some)),
-        );
+        let named = std::iter::once(client).chain(actor_clients.map(Some));
         for client in named {
             if let Some(ceiling) = self.lookup(client) {
                 combined = Some(match combined {
@@ -314,25 +309,6 @@ impl ClientPolicy {
     }
 }
 
-/// Caps the principals of a verifier that does not apply a client policy itself (one given to
-/// [`Issuer::verifier`](crate::Issuer::verifier)).
-pub(crate) struct Capped {
-    pub(crate) verifier: Arc<dyn crate::TokenVerifier>,
-    pub(crate) policy: ClientPolicy,
-}
-
-impl crate::TokenVerifier for Capped {
-    fn verify<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> futures::future::BoxFuture<'a, Result<crate::Principal, crate::AuthError>> {
-        Box::pin(async move {
-            let principal = self.verifier.verify(token).await?;
-            Ok(principal.with_client_policy(&self.policy))
-        })
-    }
-}
-
 #[cfg(feature = "toml")]
 mod toml_format {
     use std::collections::BTreeMap;
@@ -363,6 +339,7 @@ mod toml_format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::principal::Actor;
     use crate::{Principal, Requirement};
 
     fn policy() -> ClientPolicy {

@@ -325,10 +325,10 @@ impl PrincipalBuilder {
 
     /// The principal.
     pub fn build(self) -> Principal {
-        let ceiling = self
-            .client_policy
-            .as_ref()
-            .and_then(|policy| policy.ceiling_of(self.client.as_deref(), &self.actors));
+        let ceiling = self.client_policy.as_ref().and_then(|policy| {
+            let actor_clients = self.actors.iter().filter_map(Actor::client_id);
+            policy.ceiling_of(self.client.as_deref(), actor_clients)
+        });
         let (permissions, capped) = match ceiling {
             Some(ceiling) => (
                 self.permissions.intersection(&ceiling),

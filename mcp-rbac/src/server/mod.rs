@@ -622,7 +622,7 @@ impl ServerBuilder {
                     resource = resource.authorization_server(server);
                 }
                 let verifier: Arc<dyn TokenVerifier> = match &client_policy {
-                    Some(clients) => Arc::new(crate::client_policy::Capped {
+                    Some(clients) => Arc::new(Capped {
                         verifier,
                         policy: clients.clone(),
                     }),
@@ -767,6 +767,25 @@ fn read_policy(path: PathBuf) -> Result<RolePolicy, ServerError> {
             "role policy {}: reading TOML needs the `toml` feature",
             path.display()
         )))
+    }
+}
+
+/// Caps the principals of a verifier that does not apply a client policy itself (one given to
+/// [`Issuer::verifier`](crate::Issuer::verifier)).
+struct Capped {
+    verifier: Arc<dyn crate::TokenVerifier>,
+    policy: ClientPolicy,
+}
+
+impl crate::TokenVerifier for Capped {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<crate::Principal, crate::AuthError>> {
+        Box::pin(async move {
+            let principal = self.verifier.verify(token).await?;
+            Ok(principal.with_client_policy(&self.policy))
+        })
     }
 }
 
