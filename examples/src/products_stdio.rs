@@ -13,7 +13,8 @@ use mcp_rbac::stdio::{principal_from, TokenSource, WithPrincipal, DEFAULT_TOKEN_
 use mcp_rbac::verify::{remote, Jwks, JwtVerifier, TokenVerifier};
 use mcp_rbac::{ClaimsMapping, Principal};
 
-use crate::products::{policy::role_policy, Catalog, Products};
+use crate::products::policy::{client_policy, role_policy};
+use crate::products::{Catalog, Products};
 
 /// The products MCP server on standard input and output.
 #[derive(clap::Parser, Debug, Clone)]
@@ -100,7 +101,11 @@ async fn verifier(
         .audience(audience)
         .algorithms(jwks.algorithms())
         .jwks(jwks)
-        .claims(ClaimsMapping::default().with_role_policy(role_policy()))
+        .claims(
+            ClaimsMapping::default()
+                .with_role_policy(role_policy())
+                .with_client_policy(client_policy()),
+        )
         .build()
         .map_err(|e| format!("issuer {issuer}: {e}"))?;
     Ok(Arc::new(verifier))

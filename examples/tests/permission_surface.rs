@@ -18,6 +18,8 @@ use serde_json::{json, Value};
 const UPDATE_VAR: &str = "UPDATE_MANIFEST";
 const BEGIN: &str = "<!-- matrix:begin -->\n";
 const END: &str = "<!-- matrix:end -->";
+const CLIENTS_BEGIN: &str = "<!-- client-matrix:begin -->\n";
+const CLIENTS_END: &str = "<!-- client-matrix:end -->";
 
 fn updating() -> bool {
     std::env::var_os(UPDATE_VAR).is_some_and(|v| v != "0")
@@ -33,6 +35,10 @@ fn snapshot_path() -> PathBuf {
 
 fn policy_path() -> String {
     examples_file("products-policy.toml").display().to_string()
+}
+
+fn clients_path() -> String {
+    examples_file("products-clients.toml").display().to_string()
 }
 
 /// The manifest as `products --manifest` prints it.
@@ -220,6 +226,88 @@ fn readme_matrix_is_current() {
         "the README's role × tool matrix is stale: run `{UPDATE_VAR}=1 cargo test -p \
          mcp-rbac-examples --test permission_surface` and review the diff"
     );
+}
+
+/// The README's client × tool block is `rbac-matrix --clients` of the server as built and of the
+/// client policy it embeds.
+#[test]
+fn readme_client_matrix_is_current() {
+    let manifest = products_manifest();
+    assert_eq!(manifest.code, Some(0), "{}", manifest.stderr);
+    let clients = clients_path();
+    let out = rbac_matrix(
+        &["--manifest", "-", "--clients", &clients],
+        Some(&manifest.stdout),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let table = out.stdout;
+    assert!(
+        table.starts_with("| item | requires | readonly-agent | (other clients) |\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| tool `delete_product` | `Admin.Write` |  | ✓ |\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| tool `list_products` | `Guest.Read` | ✓ | ✓ |\n"),
+        "{table}"
+    );
+
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md");
+    let start = readme
+        .find(CLIENTS_BEGIN)
+        .expect("README has the client-matrix:begin marker")
+        + CLIENTS_BEGIN.len();
+    let end = start
+        + readme[start..]
+            .find(CLIENTS_END)
+            .expect("README has the client-matrix:end marker");
+    if updating() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&readme_path, updated).expect("write README.md");
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "the README's client × tool matrix is stale: run `{UPDATE_VAR}=1 cargo test -p \
+         mcp-rbac-examples --test permission_surface` and review the diff"
+    );
+}
+
+#[test]
+fn rbac_matrix_names_a_bad_client_policy_entry() {
+    let dir = std::env::temp_dir().join(format!("rbac-matrix-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("clients.toml");
+    std::fs::write(
+        &bad,
+        "default = \"unlimited\"\n[clients.agent]\npermissions = [\"Guest Read\"]\n",
+    )
+    .expect("write");
+    let snapshot = snapshot_path().display().to_string();
+    let out = rbac_matrix(
+        &[
+            "--manifest",
+            &snapshot,
+            "--clients",
+            &bad.display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rbac-matrix: client policy {}: client policy TOML at line 3, column 16: client \
+             `agent` ceiling names `Guest Read`, which is not a permission name or a `Prefix.*` \
+             wildcard\n",
+            bad.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

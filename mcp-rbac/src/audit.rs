@@ -200,7 +200,7 @@ pub(crate) fn arguments_digest(arguments: &serde_json::Map<String, serde_json::V
     hex(digest.as_ref())
 }
 
-/// An item's decision (allow, or deny for want of a permission).
+/// An item's decision (allow, or deny for `deny_reason`: `missing_permission`, `client_ceiling`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decided(
     scope: Scope<'_>,
@@ -209,6 +209,7 @@ pub(crate) fn decided(
     principal: &Principal,
     required: &str,
     allowed: bool,
+    deny_reason: &'static str,
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
     started: Instant,
 ) {
@@ -216,8 +217,8 @@ pub(crate) fn decided(
         tracing::debug!(target: "mcp_rbac::audit", decision = "allow", kind = kind.as_str(), name, subject = principal.subject(), required, request_id = scope.request_id.map(RequestId::as_str));
         (Decision::Allow, "granted")
     } else {
-        tracing::info!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, subject = principal.subject(), required, reason = "missing_permission", request_id = scope.request_id.map(RequestId::as_str));
-        (Decision::Deny, "missing_permission")
+        tracing::info!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, subject = principal.subject(), client = principal.client(), required, reason = deny_reason, request_id = scope.request_id.map(RequestId::as_str));
+        (Decision::Deny, deny_reason)
     };
     let record = scope
         .record(Some(principal), decision, reason, started)

@@ -35,6 +35,34 @@ pub fn refused(kind: ItemKind, name: &str, reason: &str, message: &str) -> Error
     )
 }
 
+/// `data.reason` of a 403 refused by a client ceiling alone: the user holds what the item needs,
+/// the client the call comes through (or one in the token's actor chain) may not use it.
+pub const CLIENT_CEILING: &str = "client_ceiling";
+
+/// `code` 403 for a call the user may make but the client may not (see
+/// [`ClientPolicy`](crate::ClientPolicy)): `data` has the item, its requirement and
+/// `"reason": "client_ceiling"`.
+pub fn client_ceiling(
+    kind: ItemKind,
+    name: &str,
+    required: &str,
+    client: Option<&str>,
+) -> ErrorData {
+    let whose = match client {
+        Some(client) => format!("client `{client}` (or of a client in the token's actor chain)"),
+        None => "a token naming no client".to_owned(),
+    };
+    ErrorData::new(
+        FORBIDDEN,
+        format!(
+            "permission denied: {} `{name}` requires {required}: the user holds it, but the \
+             ceiling of {whose} does not allow it",
+            kind.as_str()
+        ),
+        Some(json!({ kind.as_str(): name, "required": required, "reason": CLIENT_CEILING })),
+    )
+}
+
 /// `code` 401: nothing authenticated this request (no bearer layer, or a transport without one).
 pub fn unauthenticated() -> ErrorData {
     ErrorData::new(

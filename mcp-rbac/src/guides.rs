@@ -29,3 +29,6 @@ pub mod audit {}
 
 #[doc = include_str!("../docs/metrics.md")]
 pub mod metrics {}
+
+#[doc = include_str!("../docs/client-ceilings.md")]
+pub mod client_ceilings {}

@@ -90,6 +90,7 @@
 pub mod audit;
 pub mod bearer;
 pub mod claims;
+mod client_policy;
 pub mod condition;
 pub mod denial;
 mod error;
@@ -112,6 +113,7 @@ pub mod verify;
 
 pub use bearer::BearerAuthLayer;
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
+pub use client_policy::{Client, ClientPolicy, ClientPolicyError, DefaultCeiling};
 pub use condition::Denied;
 pub use error::AuthError;
 pub use guard::Listing;
@@ -123,7 +125,7 @@ pub use mcp_rbac_macros::{
 pub use metadata::ProtectedResource;
 pub use permissions::PermissionSet;
 pub use policy::{PolicyError, Role, RolePolicy};
-pub use principal::{principal_from_context, Principal, PrincipalBuilder};
+pub use principal::{principal_from_context, Actor, Principal, PrincipalBuilder};
 pub use requirement::{is_valid_permission_name, Access, ParseRequirementError, Requirement};
 pub use server::{Issuer, ServerBuilder, ServerError};
 pub use verify::{JwtVerifier, TokenVerifier};

@@ -96,6 +96,47 @@ impl PermissionSet {
         names
     }
 
+    /// What both sets hold: a name is in the result exactly when both sets
+    /// [`contain`](Self::contains) it. Exact names of one set covered by the other stay exact;
+    /// of two nested wildcards the narrower one stays (`Admin.*` ∩ `Admin.Reports.*` is
+    /// `Admin.Reports.*`).
+    ///
+    /// ```
+    /// use mcp_rbac::{Role, RolePolicy};
+    ///
+    /// let policy = RolePolicy::new([
+    ///     Role::new("admin").grants(["Admin.*", "Guest.Read"]),
+    ///     Role::new("agent").grants(["Admin.Read", "Guest.*"]),
+    /// ])?;
+    /// let both = policy.permissions_of(["admin"]).intersection(&policy.permissions_of(["agent"]));
+    /// assert_eq!(both.names(), ["Admin.Read", "Guest.Read"]);
+    /// # Ok::<(), mcp_rbac::PolicyError>(())
+    /// ```
+    pub fn intersection(&self, other: &PermissionSet) -> PermissionSet {
+        let mut both = PermissionSet::new();
+        for (one, two) in [(self, other), (other, self)] {
+            for name in &one.exact {
+                if two.contains(name) {
+                    both.insert(name);
+                }
+            }
+            // A name under wildcards of both sets has both prefixes, one inside the other: the
+            // longer one is what both hold.
+            for prefix in &one.prefixes {
+                if two.held_under_prefix_or_equal(prefix) {
+                    both.insert_prefix(prefix);
+                }
+            }
+        }
+        both
+    }
+
+    /// Whether a wildcard grant covers every name under `prefix` (itself a granted prefix,
+    /// ending in a dot): the same prefix, or a shorter one it starts with.
+    fn held_under_prefix_or_equal(&self, prefix: &str) -> bool {
+        self.prefixes.contains(prefix) || self.held_under_prefix(prefix)
+    }
+
     /// Whether the set grants nothing.
     pub fn is_empty(&self) -> bool {
         self.exact.is_empty() && self.prefixes.is_empty()

@@ -288,7 +288,7 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-fn valid_grant(grant: &str) -> bool {
+pub(crate) fn valid_grant(grant: &str) -> bool {
     let base = grant.strip_suffix(".*").unwrap_or(grant);
     crate::requirement::is_valid_permission_name(base)
 }

@@ -6,13 +6,23 @@
 //
 // Binds 127.0.0.1; the issuer is `http://127.0.0.1:<port>`. Its JWKS holds an ES256 and an RS256
 // key (generated at start); access tokens are signed with the algorithm given. Prints one JSON line
-// `{"issuer": …, "port": …, "client_id": …, "client_secret": …}` on stdout once it listens. Exits
-// when stdin closes (the test process went away) or on SIGTERM/SIGINT.
+// `{"issuer": …, "port": …, "client_id": …, "client_secret": …, "clients": {id: secret, …}}` on
+// stdout once it listens. Exits when stdin closes (the test process went away) or on SIGTERM/SIGINT.
+//
+// Two confidential clients: `mcp-rbac-tests` (`client_id` above) and `readonly-agent` (an AI agent
+// a deployment caps), both in `clients`.
 //
 // Tokens: POST <token_endpoint> with HTTP Basic client authentication and
 //   grant_type=client_credentials&resource=<resource URL>&scope=<space-separated scopes>
 // Any absolute resource URL is a resource server whose audience is that URL and whose scopes
-// are SCOPES below. With `opaque`, access tokens are opaque strings that a resource server checks
+// are SCOPES below.
+//
+// User tokens, for one user signed in through either client: the same request with
+//   grant_type=urn:mcp-rbac:params:oauth:grant-type:test-user&username=<sub>&roles=<space-separated>
+//   [&actor=<sub>&actor_client_id=<client>]
+// gives a JWT access token whose `sub` is the user, `client_id` the client that asked, `roles` the
+// roles given and, with `actor`, an RFC 8693 `act` claim naming the actor (a stand-in for a token
+// exchange, which oidc-provider does not implement). JWT format only. With `opaque`, access tokens are opaque strings that a resource server checks
 // through RFC 7662 introspection (POST <introspection_endpoint>, the same client's credentials).
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -32,6 +42,17 @@ if (
 const SCOPES = 'Guest.Read User.Read User.Write Admin.Read Admin.Write';
 const CLIENT_ID = 'mcp-rbac-tests';
 const CLIENT_SECRET = randomUUID();
+const AGENT_ID = 'readonly-agent';
+const AGENT_SECRET = randomUUID();
+const USER_GRANT = 'urn:mcp-rbac:params:oauth:grant-type:test-user';
+
+const resourceServerInfo = (resourceIndicator) => ({
+  scope: SCOPES,
+  audience: resourceIndicator,
+  accessTokenTTL: 300,
+  accessTokenFormat: format,
+  ...(format === 'jwt' ? { jwt: { sign: { alg } } } : {}),
+});
 
 const jwk = (pair, keyAlg) => ({
   ...pair.privateKey.export({ format: 'jwk' }),
@@ -52,16 +73,23 @@ const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   jwks: { keys },
-  clients: [
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      scope: SCOPES,
-    },
-  ],
+  clients: [[CLIENT_ID, CLIENT_SECRET], [AGENT_ID, AGENT_SECRET]].map(([id, secret]) => ({
+    client_id: id,
+    client_secret: secret,
+    grant_types: ['client_credentials', USER_GRANT],
+    response_types: [],
+    redirect_uris: [],
+    scope: SCOPES,
+  })),
+  // The user grant's roles and actor, as claims of its access tokens.
+  extraTokenClaims: async (ctx, token) => {
+    if (token.gty !== 'test_user') return undefined;
+    const { roles, actor, actor_client_id: actorClientId } = ctx.oidc.params;
+    return {
+      roles: (roles ?? '').split(' ').filter(Boolean),
+      ...(actor ? { act: { sub: actor, ...(actorClientId ? { client_id: actorClientId } : {}) } } : {}),
+    };
+  },
   scopes: SCOPES.split(' '),
   features: {
     devInteractions: { enabled: false },
@@ -71,20 +99,55 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true, allowedPolicy: async () => true },
     resourceIndicators: {
       enabled: true,
-      getResourceServerInfo: (_ctx, resourceIndicator) => ({
-        scope: SCOPES,
-        audience: resourceIndicator,
-        accessTokenTTL: 300,
-        accessTokenFormat: format,
-        ...(format === 'jwt' ? { jwt: { sign: { alg } } } : {}),
-      }),
+      getResourceServerInfo: (_ctx, resourceIndicator) => resourceServerInfo(resourceIndicator),
     },
   },
 });
+provider.registerGrantType(USER_GRANT, async (ctx) => {
+  const { client, params } = ctx.oidc;
+  if (!params.username || !params.resource) {
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_request', error_description: 'username and resource are required' };
+    return;
+  }
+  const info = resourceServerInfo(params.resource);
+  const resourceServer = {
+    ...info,
+    identifier: () => params.resource,
+    get scopes() { return new Set(info.scope.split(' ')); },
+  };
+  const allowed = new Set(SCOPES.split(' '));
+  const scope = (params.scope ?? '').split(' ').filter((s) => allowed.has(s)).join(' ') || undefined;
+  const grant = new provider.Grant({ accountId: params.username, clientId: client.clientId });
+  if (scope) grant.addResourceScope(params.resource, scope);
+  const grantId = await grant.save();
+  const token = new provider.AccessToken({
+    accountId: params.username,
+    client,
+    grantId,
+    gty: 'test_user',
+    scope,
+    resourceServer,
+  });
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    token_type: token.tokenType,
+    expires_in: token.expiration,
+    ...(scope ? { scope } : {}),
+  };
+}, ['username', 'roles', 'actor', 'actor_client_id', 'resource', 'scope']);
+
 server.on('request', provider.callback());
 
 process.stdout.write(
-  `${JSON.stringify({ issuer, port: server.address().port, client_id: CLIENT_ID, client_secret: CLIENT_SECRET })}\n`,
+  `${JSON.stringify({
+    issuer,
+    port: server.address().port,
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    clients: { [CLIENT_ID]: CLIENT_SECRET, [AGENT_ID]: AGENT_SECRET },
+  })}\n`,
 );
 
 let stopping = false;

@@ -236,9 +236,11 @@ impl MockServer {
 }
 
 /// `oidc-provider` (npm): an authorization server at `http://127.0.0.1:<port>` issuing RFC 8707
-/// resource-bound JWT access tokens (`typ: at+jwt`) to one confidential client through the client
-/// credentials grant. Any absolute resource URL is a resource server with the scopes
-/// `Guest.Read User.Read User.Write Admin.Read Admin.Write` and that URL as audience.
+/// resource-bound JWT access tokens (`typ: at+jwt`) to confidential clients through the client
+/// credentials grant, and user tokens through a test grant ([`user_token`](Self::user_token)).
+/// Any absolute resource URL is a resource server with the scopes
+/// `Guest.Read User.Read User.Write Admin.Read Admin.Write` and that URL as audience. Its clients
+/// are `mcp-rbac-tests` ([`client_id`](Self::client_id)) and [`AGENT_CLIENT`].
 pub struct OidcProvider {
     process: NodeProcess,
     /// `http://127.0.0.1:<port>`.
@@ -249,8 +251,13 @@ pub struct OidcProvider {
     pub introspection_endpoint: String,
     client_id: String,
     client_secret: String,
+    /// Every registered client's id and secret.
+    clients: std::collections::HashMap<String, String>,
     http: reqwest::Client,
 }
+
+/// The second client `oidc-provider.mjs` registers, standing for an AI agent a deployment caps.
+pub const AGENT_CLIENT: &str = "readonly-agent";
 
 impl OidcProvider {
     /// Starts one whose access tokens are signed with `alg` (`ES256` or `RS256`; its JWKS has a key
@@ -293,6 +300,17 @@ impl OidcProvider {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+            clients: ready["clients"]
+                .as_object()
+                .map(|clients| {
+                    clients
+                        .iter()
+                        .map(|(id, secret)| {
+                            (id.clone(), secret.as_str().unwrap_or_default().to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             process,
             http,
         }
@@ -320,10 +338,52 @@ impl OidcProvider {
             ("resource", resource),
             ("scope", scope),
         ]);
+        self.token_request(&self.client_id, &self.client_secret, body)
+            .await
+    }
+
+    /// An access token for user `username` holding `roles` (space-separated, in the `roles`
+    /// claim), signed in through client `client_id` (one of the registered clients): `sub` is the
+    /// user, `client_id` the client. With `actor` (`(sub, client_id)`), the token also carries
+    /// `act: {"sub", "client_id"}`, as after an RFC 8693 token exchange.
+    pub async fn user_token(
+        &self,
+        client_id: &str,
+        username: &str,
+        roles: &str,
+        resource: &str,
+        actor: Option<(&str, &str)>,
+    ) -> Result<String, (u16, Value)> {
+        let secret = self
+            .clients
+            .get(client_id)
+            .unwrap_or_else(|| panic!("oidc-provider registers no client {client_id}"));
+        let mut fields = vec![
+            (
+                "grant_type",
+                "urn:mcp-rbac:params:oauth:grant-type:test-user",
+            ),
+            ("username", username),
+            ("roles", roles),
+            ("resource", resource),
+        ];
+        if let Some((sub, client)) = actor {
+            fields.push(("actor", sub));
+            fields.push(("actor_client_id", client));
+        }
+        self.token_request(client_id, secret, form(&fields)).await
+    }
+
+    async fn token_request(
+        &self,
+        client_id: &str,
+        secret: &str,
+        body: String,
+    ) -> Result<String, (u16, Value)> {
         let response = self
             .http
             .post(&self.token_endpoint)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .basic_auth(client_id, Some(secret))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()

@@ -182,7 +182,8 @@ async fn every_request_leaves_one_record_that_matches_its_answer() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), REQUESTS);
     assert_eq!(records.len(), REQUESTS, "one record per request, none lost");
-    let version = Products::manifest().policy_version(Some(&policy::role_policy()));
+    let version = Products::manifest()
+        .policy_version_with_clients(Some(&policy::role_policy()), Some(&policy::client_policy()));
     let mut by_id: HashMap<&str, &Value> = HashMap::new();
     for record in &records {
         let id = record["request_id"].as_str().expect("request id");

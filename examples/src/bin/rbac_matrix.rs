@@ -5,17 +5,23 @@
 //! ```text
 //! products --manifest | rbac-matrix --manifest - --policy examples/products-policy.toml
 //! rbac-matrix --manifest examples/manifest.json --policy examples/products-policy.toml --format json
+//! rbac-matrix --manifest examples/manifest.json --clients examples/products-clients.toml
 //! ```
+//!
+//! With `--clients`, the columns are the clients of a client policy (client × tool) instead of
+//! the roles of a role policy (role × tool).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mcp_rbac::{AccessMatrix, Manifest, RolePolicy};
+use mcp_rbac::{AccessMatrix, ClientPolicy, Manifest, RolePolicy};
 
 /// Prints the role × tool matrix of a server: one row per tool and prompt with its rule, one
-/// column per role of the policy, ✓ where the role's permissions meet the rule.
+/// column per role of the policy, ✓ where the role's permissions meet the rule. Or, with
+/// `--clients`, the client × tool matrix: one column per client of a client policy (then one for
+/// the clients it does not name), ✓ where the client's ceiling meets the rule.
 #[derive(Parser, Debug)]
 #[command(name = "rbac-matrix", version)]
 struct Args {
@@ -24,8 +30,18 @@ struct Args {
     manifest: PathBuf,
 
     /// The role policy as TOML (`[roles.<name>]` tables with `permissions` and `inherits`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "clients",
+        conflicts_with = "clients"
+    )]
+    policy: Option<PathBuf>,
+
+    /// A client policy as TOML (`default` and `[clients.<id>]` tables with `permissions`):
+    /// prints client × tool instead of role × tool.
     #[arg(long, value_name = "FILE")]
-    policy: PathBuf,
+    clients: Option<PathBuf>,
 
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
@@ -51,8 +67,13 @@ fn main() -> ExitCode {
     };
     // Not an error: the table is still right, but an item nobody can call is often a renamed
     // permission or a forgotten grant.
+    let columns = if args.clients.is_some() {
+        "client"
+    } else {
+        "role"
+    };
     for (kind, name) in matrix.unreachable() {
-        eprintln!("rbac-matrix: warning: no role of the policy may call {kind} `{name}`");
+        eprintln!("rbac-matrix: warning: no {columns} of the policy may call {kind} `{name}`");
     }
     let out = match args.format {
         Format::Markdown => matrix.to_markdown(),
@@ -84,11 +105,25 @@ fn load(args: &Args) -> Result<AccessMatrix, String> {
     let manifest = Manifest::from_json(&text)
         .map_err(|e| format!("manifest {source} is not a permission manifest: {e}"))?;
 
-    let policy_path = args.policy.display();
-    let policy_text = std::fs::read_to_string(&args.policy)
-        .map_err(|e| format!("cannot read role policy {policy_path}: {e}"))?;
-    let policy = RolePolicy::from_toml_str(&policy_text)
-        .map_err(|e| format!("role policy {policy_path}: {e}"))?;
-
-    AccessMatrix::new(&manifest, &policy).map_err(|e| format!("manifest {source}: {e}"))
+    let matrix = match (&args.clients, &args.policy) {
+        (Some(clients), _) => {
+            let clients_path = clients.display();
+            let text = std::fs::read_to_string(clients)
+                .map_err(|e| format!("cannot read client policy {clients_path}: {e}"))?;
+            let policy = ClientPolicy::from_toml_str(&text)
+                .map_err(|e| format!("client policy {clients_path}: {e}"))?;
+            AccessMatrix::for_clients(&manifest, &policy)
+        }
+        (None, Some(path)) => {
+            let policy_path = path.display();
+            let policy_text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read role policy {policy_path}: {e}"))?;
+            let policy = RolePolicy::from_toml_str(&policy_text)
+                .map_err(|e| format!("role policy {policy_path}: {e}"))?;
+            AccessMatrix::new(&manifest, &policy)
+        }
+        // clap requires one of the two.
+        (None, None) => return Err("give --policy FILE or --clients FILE".to_owned()),
+    };
+    matrix.map_err(|e| format!("manifest {source}: {e}"))
 }

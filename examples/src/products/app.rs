@@ -12,7 +12,7 @@ use mcp_rbac::{ClaimsMapping, Issuer, ServerBuilder};
 
 use super::catalog::{Catalog, Counters};
 use super::cli::Cli;
-use super::policy::role_policy;
+use super::policy::{client_policy, role_policy};
 use super::server::Products;
 use super::verifiers;
 
@@ -132,6 +132,7 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         .issuer(issuer)
         .claims(mapping)
         .role_policy(role_policy())
+        .client_policy(client_policy())
         .list_mode(cli.listing())
         .manifest(Products::manifest())
         .resources(Products::resources())

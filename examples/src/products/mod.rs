@@ -6,7 +6,9 @@
 //! - `whoami`: public
 //! - prompt `product_brief`: `User.Read`
 //!
-//! Roles (the `roles` claim): admin ⊃ user ⊃ guest, see [`policy::role_policy`].
+//! Roles (the `roles` claim): admin ⊃ user ⊃ guest, see [`policy::role_policy`]. Client
+//! `readonly-agent` (`azp`, else `client_id`) is capped at `Guest.Read`, see
+//! [`policy::client_policy`].
 
 mod app;
 mod catalog;

@@ -1,7 +1,7 @@
 //! The example's permissions, declared once, and its roles: admin ⊃ user ⊃ guest, loaded from
-//! `examples/products-policy.toml`.
+//! `examples/products-policy.toml`; and its client ceilings, from `examples/products-clients.toml`.
 
-use mcp_rbac::RolePolicy;
+use mcp_rbac::{ClientPolicy, RolePolicy};
 
 mcp_rbac::permissions! {
     /// Every permission the products server checks or grants. `server.rs` names this set in
@@ -25,6 +25,18 @@ pub fn role_policy() -> RolePolicy {
     // `cargo test` rather than a start.
     RolePolicy::from_toml_str(POLICY_TOML)
         .expect("examples/products-policy.toml is a valid role policy")
+}
+
+/// The client policy as TOML, embedded at build time like the role policy (`rbac-matrix --clients
+/// examples/products-clients.toml` renders it).
+pub const CLIENTS_TOML: &str = include_str!("../../products-clients.toml");
+
+/// Client `readonly-agent` is capped at `Guest.Read`; clients the policy does not name are not
+/// capped.
+pub fn client_policy() -> ClientPolicy {
+    // Part of the binary, loaded by the tests below like the role policy.
+    ClientPolicy::from_toml_str(CLIENTS_TOML)
+        .expect("examples/products-clients.toml is a valid client policy")
 }
 
 #[cfg(test)]
@@ -69,5 +81,26 @@ mod tests {
             policy.permissions_of(["admin"]).names().len(),
             declared.len()
         );
+    }
+
+    #[test]
+    fn readonly_agent_is_capped_at_guest_read_and_others_are_not() {
+        let clients = client_policy();
+        assert_eq!(clients.clients(), ["readonly-agent"]);
+        assert_eq!(
+            clients.ceiling("readonly-agent").map(|c| c.names()),
+            Some(vec!["Guest.Read".to_owned()])
+        );
+        assert!(clients.ceiling("any-other-client").is_none());
+        let declared: Vec<&str> = Perm::ALL.iter().map(|p| p.as_str()).collect();
+        for client in clients.clients() {
+            for name in clients
+                .ceiling(client)
+                .map(|c| c.names())
+                .unwrap_or_default()
+            {
+                assert!(declared.contains(&name.as_str()), "{client}: {name}");
+            }
+        }
     }
 }

@@ -385,6 +385,7 @@ mod tests {
         let principal = crate::Principal::builder("alice")
             .issuer("https://login.example.com")
             .claims(claims.as_object().unwrap().clone())
+            .client("agent")
             .build();
         let record = DecisionRecord::new(
             "v1",

@@ -84,14 +84,7 @@ impl DecisionRecord {
         reason: &'static str,
         started: Instant,
     ) -> Self {
-        let client = principal.and_then(|p| {
-            let claims = p.claims();
-            claims
-                .get("azp")
-                .or_else(|| claims.get("client_id"))
-                .and_then(|c| c.as_str())
-                .map(str::to_owned)
-        });
+        let client = principal.and_then(Principal::client).map(str::to_owned);
         DecisionRecord {
             time: rfc3339_millis(SystemTime::now()),
             request_id: request_id.map(str::to_owned),
@@ -192,6 +185,7 @@ mod tests {
                     .unwrap()
                     .clone(),
             )
+            .client("agent-1")
             .build();
         let record = DecisionRecord::new(
             "v1",

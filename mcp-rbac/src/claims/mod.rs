@@ -5,9 +5,10 @@ mod view;
 
 use serde_json::{Map, Value};
 
+use crate::client_policy::ClientPolicy;
 use crate::error::AuthError;
 use crate::policy::RolePolicy;
-use crate::principal::{Principal, PrincipalBuilder};
+use crate::principal::{Actor, Principal, PrincipalBuilder};
 
 pub(crate) use view::{ClaimObject, ClaimValue};
 
@@ -315,6 +316,7 @@ pub struct ClaimsMapping {
     scopes: Vec<ClaimSource>,
     roles: Vec<ClaimSource>,
     policy: RolePolicy,
+    clients: Option<ClientPolicy>,
     token_use: TokenUse,
 }
 
@@ -328,6 +330,7 @@ impl Default for ClaimsMapping {
             ],
             roles: vec![ClaimSource::new("roles", ClaimShape::Array)],
             policy: RolePolicy::empty(),
+            clients: None,
             token_use: TokenUse::Oidc,
         }
     }
@@ -341,6 +344,7 @@ impl ClaimsMapping {
             scopes: Vec::new(),
             roles: Vec::new(),
             policy: RolePolicy::empty(),
+            clients: None,
             token_use: TokenUse::Oidc,
         }
     }
@@ -462,6 +466,18 @@ impl ClaimsMapping {
         &self.policy
     }
 
+    /// Caps each principal with `policy`'s ceilings for its client and actor chain (see
+    /// [`ClientPolicy`]).
+    pub fn with_client_policy(mut self, policy: ClientPolicy) -> Self {
+        self.clients = Some(policy);
+        self
+    }
+
+    /// The client policy principals are capped with, if any.
+    pub fn client_policy(&self) -> Option<&ClientPolicy> {
+        self.clients.as_ref()
+    }
+
     /// The principal these verified claims describe. `sub` must be a string.
     pub fn principal(&self, claims: Map<String, Value>) -> Result<Principal, AuthError> {
         let builder = self.principal_builder(&ClaimObject::from(&claims))?;
@@ -532,8 +548,85 @@ impl ClaimsMapping {
         if let Some(ClaimValue::String(iss)) = claims.get("iss") {
             builder = builder.issuer(iss.to_string());
         }
+        if let Some(client) = client_of(claims)? {
+            builder = builder.client(client);
+        }
+        if claims.contains_key("act") {
+            builder = builder.actors(actors_of(claims)?);
+        }
+        if let Some(policy) = &self.clients {
+            builder = builder.client_policy(policy);
+        }
         Ok(builder)
     }
+}
+
+/// The deepest actor chain a token may carry: delegation is a few hops, and a longer chain is
+/// refused rather than walked.
+pub const MAX_ACTORS: usize = 16;
+
+/// The client a token was issued to: `azp` (OpenID Connect), else `client_id` (RFC 9068,
+/// RFC 7662). A present claim that is not a non-empty string refuses the token.
+fn client_of(claims: &ClaimObject<'_>) -> Result<Option<String>, AuthError> {
+    for claim in ["azp", "client_id"] {
+        match claims.get(claim) {
+            None => {}
+            Some(ClaimValue::String(id)) if !id.is_empty() => return Ok(Some(id.to_string())),
+            Some(_) => {
+                return Err(AuthError::ClaimType {
+                    claim: claim.into(),
+                    expected: "a non-empty string",
+                })
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The actor chain of RFC 8693 §4.1: `act` is an object naming the current actor (`sub`, and
+/// optionally `client_id` and `iss`), whose own `act` names the actor before it. Fail closed: a
+/// chain that is not made of such objects, or longer than [`MAX_ACTORS`], refuses the token,
+/// since a ceiling it names would otherwise be skipped.
+fn actors_of(claims: &ClaimObject<'_>) -> Result<Vec<Actor>, AuthError> {
+    let mut actors = Vec::new();
+    let mut path = String::from("act");
+    let mut next = claims.get("act");
+    while let Some(value) = next {
+        let ClaimValue::Object(act) = value else {
+            return Err(AuthError::ClaimType {
+                claim: path,
+                expected: "an object naming the actor's `sub`",
+            });
+        };
+        if actors.len() == MAX_ACTORS {
+            return Err(AuthError::ClaimType {
+                claim: path,
+                expected: "absent: the actor chain is longer than mcp_rbac::claims::MAX_ACTORS",
+            });
+        }
+        let string = |name: &str| match act.get(name) {
+            None => Ok(None),
+            Some(ClaimValue::String(s)) if !s.is_empty() => Ok(Some(s.to_string())),
+            Some(_) => Err(AuthError::ClaimType {
+                claim: format!("{path}.{name}"),
+                expected: "a non-empty string",
+            }),
+        };
+        let Some(subject) = string("sub")? else {
+            return Err(AuthError::MissingClaim(format!("{path}.sub")));
+        };
+        let mut actor = Actor::new(subject);
+        if let Some(client_id) = string("client_id")? {
+            actor = actor.with_client_id(client_id);
+        }
+        if let Some(issuer) = string("iss")? {
+            actor = actor.with_issuer(issuer);
+        }
+        actors.push(actor);
+        next = act.get("act");
+        path.push_str(".act");
+    }
+    Ok(actors)
 }
 
 /// Drops repeated names, keeping the first of each in order.
@@ -1053,5 +1146,134 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(p.roles(), ["literal"], "segments are never split");
+    }
+
+    fn principal_of(claims: serde_json::Value) -> Result<Principal, AuthError> {
+        ClaimsMapping::default().principal(claims.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn the_client_is_azp_else_client_id() {
+        let p = principal_of(serde_json::json!({"sub": "a", "azp": "ide", "client_id": "x"}));
+        assert_eq!(p.unwrap().client(), Some("ide"));
+        let p = principal_of(serde_json::json!({"sub": "a", "client_id": "agent"})).unwrap();
+        assert_eq!(p.client(), Some("agent"));
+        assert!(principal_of(serde_json::json!({"sub": "a"}))
+            .unwrap()
+            .client()
+            .is_none());
+        for bad in [
+            serde_json::json!(7),
+            serde_json::json!(""),
+            serde_json::json!(["ide"]),
+        ] {
+            let err = principal_of(serde_json::json!({"sub": "a", "azp": bad})).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "token claim `azp` must be a non-empty string"
+            );
+        }
+    }
+
+    #[test]
+    fn the_actor_chain_is_read_outward() {
+        let p = principal_of(serde_json::json!({
+            "sub": "alice",
+            "client_id": "ide",
+            "act": {
+                "sub": "agent-7",
+                "client_id": "readonly-agent",
+                "act": {"sub": "gateway", "iss": "https://idp.example"},
+            },
+        }))
+        .unwrap();
+        assert_eq!(
+            p.actors(),
+            [
+                Actor::new("agent-7").with_client_id("readonly-agent"),
+                Actor::new("gateway").with_issuer("https://idp.example"),
+            ]
+        );
+        assert!(principal_of(serde_json::json!({"sub": "a"}))
+            .unwrap()
+            .actors()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_malformed_actor_chain_refuses_the_token() {
+        let cases = [
+            (
+                serde_json::json!("agent"),
+                "token claim `act` must be an object naming the actor's `sub`",
+            ),
+            (
+                serde_json::json!(null),
+                "token claim `act` must be an object naming the actor's `sub`",
+            ),
+            (
+                serde_json::json!({"client_id": "x"}),
+                "token lacks the `act.sub` claim",
+            ),
+            (
+                serde_json::json!({"sub": 7}),
+                "token claim `act.sub` must be a non-empty string",
+            ),
+            (
+                serde_json::json!({"sub": "a", "act": {"sub": "b", "client_id": ["x"]}}),
+                "token claim `act.act.client_id` must be a non-empty string",
+            ),
+            (
+                serde_json::json!({"sub": "a", "act": []}),
+                "token claim `act.act` must be an object naming the actor's `sub`",
+            ),
+        ];
+        for (act, expected) in cases {
+            let err = principal_of(serde_json::json!({"sub": "alice", "act": act})).unwrap_err();
+            assert_eq!(err.to_string(), expected);
+        }
+        let mut act = serde_json::json!({"sub": "last"});
+        for i in 0..MAX_ACTORS {
+            act = serde_json::json!({"sub": format!("a{i}"), "act": act});
+        }
+        let err = principal_of(serde_json::json!({"sub": "alice", "act": act})).unwrap_err();
+        assert!(
+            matches!(&err, AuthError::ClaimType { claim, .. } if claim.matches("act").count() == MAX_ACTORS + 1),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_mapping_with_a_client_policy_caps_its_principals() {
+        use crate::client_policy::{Client, DefaultCeiling};
+        let clients = ClientPolicy::new(
+            DefaultCeiling::Unlimited,
+            [Client::new("readonly-agent").ceiling(["Guest.Read"])],
+        )
+        .unwrap();
+        let mapping = ClaimsMapping::default()
+            .with_role_policy(products_policy())
+            .with_client_policy(clients);
+        let json = |claims: serde_json::Value| serde_json::to_vec(&claims).unwrap();
+        let agent = mapping
+            .principal_from_json(&json(
+                serde_json::json!({"sub": "a", "azp": "readonly-agent", "roles": ["admin"]}),
+            ))
+            .unwrap();
+        assert!(!agent.has_permission("Admin.Write"));
+        assert!(agent.uncapped_permissions().contains("Admin.Write"));
+        let delegated = mapping
+            .principal_from_json(&json(serde_json::json!({
+                "sub": "a", "azp": "ide", "roles": ["admin"],
+                "act": {"sub": "bot", "client_id": "readonly-agent"},
+            })))
+            .unwrap();
+        assert_eq!(delegated.permissions().names(), ["Guest.Read"]);
+        let ide = mapping
+            .principal_from_json(&json(
+                serde_json::json!({"sub": "a", "azp": "ide", "roles": ["admin"]}),
+            ))
+            .unwrap();
+        assert!(ide.has_permission("Admin.Write") && ide.client_ceiling().is_none());
     }
 }

@@ -76,6 +76,12 @@ impl Gate {
             return Err(denial::unauthenticated());
         };
         let allowed = allows(&self.access, principal);
+        let refused_by_ceiling = !allowed && ceiling_refuses(&self.access, principal);
+        let reason = if refused_by_ceiling {
+            denial::CLIENT_CEILING
+        } else {
+            "missing_permission"
+        };
         audit::decided(
             scope,
             self.kind,
@@ -83,15 +89,34 @@ impl Gate {
             principal,
             &self.required,
             allowed,
+            reason,
             arguments,
             started,
         );
         if allowed {
             counted(Decision::Allow, "granted");
             Ok(principal)
+        } else if refused_by_ceiling {
+            counted(Decision::Deny, reason);
+            Err(denial::client_ceiling(
+                self.kind,
+                &self.name,
+                &self.required,
+                principal.client(),
+            ))
         } else {
-            counted(Decision::Deny, "missing_permission");
+            counted(Decision::Deny, reason);
             Err(denial::forbidden(self.kind, &self.name, &self.required))
+        }
+    }
+}
+
+/// Whether a refusal is the client ceiling's alone: what the user holds, uncapped, meets the rule.
+pub(crate) fn ceiling_refuses(access: &Access, principal: &Principal) -> bool {
+    match access {
+        Access::Public => false,
+        Access::Requires(req) => {
+            principal.client_ceiling().is_some() && req.is_met_by(principal.uncapped_permissions())
         }
     }
 }

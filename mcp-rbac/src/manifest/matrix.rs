@@ -1,11 +1,13 @@
-//! The role × item matrix: a [`Manifest`] crossed with a [`RolePolicy`], rendered for review.
+//! The role × item matrix: a [`Manifest`] crossed with a [`RolePolicy`], rendered for review; and
+//! the client × item matrix, the same manifest crossed with a [`ClientPolicy`].
 
 use std::collections::BTreeMap;
 
 use super::{Manifest, UNGUARDED};
 use crate::item::ItemKind;
+use crate::permissions::PermissionSet;
 use crate::requirement::{Access, ParseRequirementError};
-use crate::RolePolicy;
+use crate::{ClientPolicy, DefaultCeiling, RolePolicy};
 
 /// A manifest rule that is neither `public`, `unguarded` nor a requirement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,8 +51,10 @@ pub struct MatrixError {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessMatrix {
-    /// Column order: the policy's roles, sorted by name.
+    /// Column order: the policy's roles (or clients), sorted by name.
     roles: Vec<String>,
+    /// Whether the columns are clients ([`AccessMatrix::for_clients`]).
+    clients: bool,
     /// Tools, then prompts, then resources, each sorted by name (the manifest's order).
     rows: Vec<Row>,
 }
@@ -77,7 +81,10 @@ struct JsonRow<'a> {
 
 #[derive(serde::Serialize)]
 struct JsonMatrix<'a> {
-    roles: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clients: Option<&'a [String]>,
     tools: BTreeMap<&'a str, JsonRow<'a>>,
     prompts: BTreeMap<&'a str, JsonRow<'a>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -85,14 +92,67 @@ struct JsonMatrix<'a> {
 }
 
 impl AccessMatrix {
+    /// The client × tool matrix's column for the clients a [`ClientPolicy`] does not name.
+    pub const OTHER_CLIENTS: &'static str = "(other clients)";
+
     /// Evaluates every rule of `manifest` for every role of `policy`. Fails on the first rule
     /// that does not parse, naming the item.
     pub fn new(manifest: &Manifest, policy: &RolePolicy) -> Result<Self, MatrixError> {
         let roles: Vec<String> = policy.roles().into_iter().map(str::to_owned).collect();
         let granted: Vec<_> = roles
             .iter()
-            .map(|role| policy.permissions_of([role.as_str()]))
+            .map(|role| Some(policy.permissions_of([role.as_str()])))
             .collect();
+        Self::of_columns(manifest, roles, &granted, false)
+    }
+
+    /// Which client may call which tool and prompt for a user who holds what the item needs:
+    /// one column per client the policy names, then [`OTHER_CLIENTS`](Self::OTHER_CLIENTS) for the rest. ✓ where the
+    /// client's ceiling meets the rule (`any(..)` alternatives and wildcards as in a check);
+    /// an uncapped column is ✓ on every guarded item. A caller's own permissions still apply:
+    /// a call succeeds when both the user's row of the role matrix and the client's column allow.
+    ///
+    /// ```
+    /// use mcp_rbac::{AccessMatrix, Client, ClientPolicy, DefaultCeiling, Manifest};
+    ///
+    /// let manifest = Manifest::from_json(
+    ///     r#"{"tools": {"delete_product": "Admin.Write", "get_product": "Guest.Read"}}"#,
+    /// )?;
+    /// let clients = ClientPolicy::new(
+    ///     DefaultCeiling::Unlimited,
+    ///     [Client::new("readonly-agent").ceiling(["Guest.Read"])],
+    /// )?;
+    /// let matrix = AccessMatrix::for_clients(&manifest, &clients)?;
+    /// assert_eq!(
+    ///     matrix.to_markdown(),
+    ///     "| item | requires | readonly-agent | (other clients) |\n\
+    ///      |---|---|:---:|:---:|\n\
+    ///      | tool `delete_product` | `Admin.Write` |  | ✓ |\n\
+    ///      | tool `get_product` | `Guest.Read` | ✓ | ✓ |\n"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_clients(manifest: &Manifest, policy: &ClientPolicy) -> Result<Self, MatrixError> {
+        let mut clients: Vec<String> = policy.clients().into_iter().map(str::to_owned).collect();
+        let mut ceilings: Vec<_> = clients
+            .iter()
+            .map(|client| policy.ceiling(client).cloned())
+            .collect();
+        clients.push(Self::OTHER_CLIENTS.to_owned());
+        ceilings.push(match policy.default_ceiling() {
+            DefaultCeiling::Unlimited => None,
+            DefaultCeiling::Nothing => Some(PermissionSet::new()),
+        });
+        Self::of_columns(manifest, clients, &ceilings, true)
+    }
+
+    /// One column per `granted` set (`None`: every requirement is met).
+    fn of_columns(
+        manifest: &Manifest,
+        roles: Vec<String>,
+        granted: &[Option<PermissionSet>],
+        clients: bool,
+    ) -> Result<Self, MatrixError> {
         let items = manifest
             .tools
             .iter()
@@ -119,10 +179,10 @@ impl AccessMatrix {
             })?;
             let allowed = granted
                 .iter()
-                .map(|permissions| match &access {
-                    None => false,
-                    Some(Access::Public) => true,
-                    Some(Access::Requires(req)) => req.is_met_by(permissions),
+                .map(|permissions| match (&access, permissions) {
+                    (None, _) => false,
+                    (Some(Access::Public), _) | (Some(Access::Requires(_)), None) => true,
+                    (Some(Access::Requires(req)), Some(permissions)) => req.is_met_by(permissions),
                 })
                 .collect();
             let condition = match kind {
@@ -138,10 +198,15 @@ impl AccessMatrix {
                 allowed,
             });
         }
-        Ok(AccessMatrix { roles, rows })
+        Ok(AccessMatrix {
+            roles,
+            clients,
+            rows,
+        })
     }
 
-    /// The columns: every role of the policy, sorted by name.
+    /// The columns: every role of the policy, sorted by name (for a client matrix: every client
+    /// the policy names, sorted, then [`OTHER_CLIENTS`](Self::OTHER_CLIENTS)).
     pub fn roles(&self) -> &[String] {
         &self.roles
     }
@@ -199,11 +264,13 @@ impl AccessMatrix {
     }
 
     /// Pretty JSON: `{"roles": [..], "tools": {name: {"requires": rule, "condition": path,
-    /// "allowed": [role, ..]}}, "prompts": {..}, "resources": {..}}`, keys sorted; `condition`
-    /// and `resources` only when there are some.
+    /// "allowed": [role, ..]}}, "prompts": {..}, "resources": {..}}` (`"clients"` in place of
+    /// `"roles"` for a client matrix), keys sorted; `condition` and `resources` only when there are some.
     pub fn to_json(&self) -> String {
+        let columns = Some(self.roles.as_slice());
         let mut matrix = JsonMatrix {
-            roles: &self.roles,
+            roles: columns.filter(|_| !self.clients),
+            clients: columns.filter(|_| self.clients),
             tools: BTreeMap::new(),
             prompts: BTreeMap::new(),
             resources: BTreeMap::new(),
@@ -500,6 +567,59 @@ mod tests {
                     "brief": {"requires": "User.Read", "allowed": ["admin", "user"]},
                 },
             })
+        );
+    }
+
+    #[test]
+    fn client_columns_judge_each_ceiling_with_wildcards_and_any() {
+        use crate::{Client, ClientPolicy, DefaultCeiling};
+        let tools = manifest(
+            &[
+                ("create", "any(User.Write, Admin.Write)"),
+                ("delete", "Admin.Write"),
+                ("read", "Guest.Read"),
+                ("whoami", "public"),
+                ("broken", UNGUARDED),
+            ],
+            &[("brief", "all(User.Read, Guest.Read)")],
+        );
+        let clients = ClientPolicy::new(
+            DefaultCeiling::Nothing,
+            [
+                Client::new("readonly-agent").ceiling(["Guest.Read"]),
+                Client::new("writer").ceiling(["User.*", "Guest.*"]),
+            ],
+        )
+        .unwrap();
+        let matrix = AccessMatrix::for_clients(&tools, &clients).unwrap();
+        assert_eq!(
+            matrix.roles(),
+            ["readonly-agent", "writer", "(other clients)"]
+        );
+        assert_eq!(allowed(&matrix, ItemKind::Tool, "create"), ["writer"]);
+        assert!(allowed(&matrix, ItemKind::Tool, "delete").is_empty());
+        assert_eq!(
+            allowed(&matrix, ItemKind::Tool, "read"),
+            ["readonly-agent", "writer"]
+        );
+        assert_eq!(
+            allowed(&matrix, ItemKind::Tool, "whoami"),
+            ["readonly-agent", "writer", "(other clients)"]
+        );
+        assert!(allowed(&matrix, ItemKind::Tool, "broken").is_empty());
+        assert_eq!(allowed(&matrix, ItemKind::Prompt, "brief"), ["writer"]);
+        let json: serde_json::Value = serde_json::from_str(&matrix.to_json()).unwrap();
+        assert_eq!(json["clients"][2], "(other clients)");
+        assert!(json.get("roles").is_none());
+
+        // Unnamed clients uncapped: every guarded item, never an unguarded one.
+        let open = ClientPolicy::new(DefaultCeiling::Unlimited, []).unwrap();
+        let matrix = AccessMatrix::for_clients(&tools, &open).unwrap();
+        assert_eq!(matrix.roles(), ["(other clients)"]);
+        assert_eq!(
+            matrix.unreachable(),
+            [(ItemKind::Tool, "broken")],
+            "only the unguarded item"
         );
     }
 }

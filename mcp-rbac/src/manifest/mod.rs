@@ -138,7 +138,33 @@ impl Manifest {
     /// permissions (`policy`, sorted), so it changes when a requirement or the role policy
     /// does, and only then.
     pub fn policy_version(&self, policy: Option<&crate::RolePolicy>) -> String {
+        self.policy_version_with_clients(policy, None)
+    }
+
+    /// [`policy_version`](Self::policy_version), with the client policy's ceilings and default
+    /// in the digest too (a policy that caps nothing leaves the version as without one).
+    pub fn policy_version_with_clients(
+        &self,
+        policy: Option<&crate::RolePolicy>,
+        clients: Option<&crate::ClientPolicy>,
+    ) -> String {
         let mut canonical = serde_json::to_string(self).unwrap_or_default();
+        let capping = clients.filter(|c| {
+            !c.clients().is_empty() || c.default_ceiling() != crate::DefaultCeiling::Unlimited
+        });
+        if let Some(clients) = capping {
+            for client in clients.clients() {
+                let names = clients
+                    .ceiling(client)
+                    .map(|c| c.names())
+                    .unwrap_or_default();
+                canonical.push_str(&format!("\nclient:{client}={}", names.join(",")));
+            }
+            canonical.push_str(&format!(
+                "\nclients:default={:?}",
+                clients.default_ceiling()
+            ));
+        }
         if let Some(policy) = policy {
             let mut roles = policy.roles();
             roles.sort_unstable();
@@ -235,5 +261,25 @@ mod tests {
         assert_ne!(base, grant);
         assert_ne!(requirement, grant);
         assert_eq!(base.len(), 32);
+
+        let clients = |ceiling: &[&str]| {
+            crate::ClientPolicy::new(
+                crate::DefaultCeiling::Unlimited,
+                [crate::Client::new("agent").ceiling(ceiling.iter().copied())],
+            )
+            .unwrap()
+        };
+        let roles = policy(&["Admin.Write"]);
+        let with = |c: Option<&crate::ClientPolicy>| {
+            manifest("Admin.Write").policy_version_with_clients(Some(&roles), c)
+        };
+        assert_eq!(with(None), base);
+        assert_eq!(with(Some(&crate::ClientPolicy::unlimited())), base);
+        let capped = with(Some(&clients(&["Guest.Read"])));
+        assert_ne!(capped, base);
+        assert_eq!(capped, with(Some(&clients(&["Guest.Read"]))));
+        assert_ne!(capped, with(Some(&clients(&["Guest.*"]))));
+        let deny_all = crate::ClientPolicy::new(crate::DefaultCeiling::Nothing, []).unwrap();
+        assert_ne!(with(Some(&deny_all)), base);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 pub use extract::{principal_from_context, OptionalPrincipal};
 
+use crate::client_policy::ClientPolicy;
 use crate::permissions::PermissionSet;
 
 /// An authenticated caller, made by a [verifier](crate::verify) from a token and put into the
@@ -35,10 +36,70 @@ struct Inner {
     roles: Vec<String>,
     scopes: Vec<String>,
     claims: Claims,
+    client: Option<String>,
+    actors: Vec<Actor>,
+    /// Set when a client ceiling applies: what the user holds before it, and the ceiling.
+    capped: Option<Box<Capped>>,
+}
+
+#[derive(Debug)]
+struct Capped {
+    uncapped: PermissionSet,
+    ceiling: PermissionSet,
+}
+
+/// One party of a token's actor chain (RFC 8693 §4.1 `act`): who acts for the subject.
+///
+/// [`Principal::actors`] lists them from the current actor outward (the token's `act`, then that
+/// claim's own `act`, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    subject: String,
+    client_id: Option<String>,
+    issuer: Option<String>,
+}
+
+impl Actor {
+    /// An actor identified by `subject` (the `act` claim's `sub`).
+    pub fn new(subject: impl Into<String>) -> Self {
+        Actor {
+            subject: subject.into(),
+            client_id: None,
+            issuer: None,
+        }
+    }
+
+    /// Sets the OAuth client the actor used (the `act` claim's `client_id`).
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Sets the issuer of the actor's identity (the `act` claim's `iss`).
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The actor's `sub`.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The actor's `client_id`, when the claim names one.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The actor's `iss`, when the claim names one.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
 }
 
 /// The verified claims, as a map built on first use: most requests never look at them, and
 /// parsing a whole token payload into a map costs more than an HMAC signature check.
+#[derive(Clone)]
 struct Claims {
     map: OnceLock<Map<String, Value>>,
     /// The token's payload, a JSON object already read once by the verifier.
@@ -77,6 +138,9 @@ impl Principal {
             roles: Vec::new(),
             scopes: Vec::new(),
             claims: Claims::of_map(Map::new()),
+            client: None,
+            actors: Vec::new(),
+            client_policy: None,
         }
     }
 
@@ -90,9 +154,36 @@ impl Principal {
         self.0.issuer.as_deref()
     }
 
-    /// Effective permissions: direct permission claims ∪ scopes ∪ what the role policy grants.
+    /// Effective permissions: direct permission claims ∪ scopes ∪ what the role policy grants,
+    /// then ∩ the ceilings of the [client policy](crate::ClientPolicy), if one applies.
     pub fn permissions(&self) -> &PermissionSet {
         &self.0.permissions
+    }
+
+    /// What the user holds before client ceilings: [`permissions`](Self::permissions) when no
+    /// ceiling applies.
+    pub fn uncapped_permissions(&self) -> &PermissionSet {
+        match &self.0.capped {
+            Some(capped) => &capped.uncapped,
+            None => &self.0.permissions,
+        }
+    }
+
+    /// The ceiling the [client policy](crate::ClientPolicy) put on this principal (its client's,
+    /// ∩ those of the clients in its actor chain), or `None` when nothing caps it.
+    pub fn client_ceiling(&self) -> Option<&PermissionSet> {
+        self.0.capped.as_ref().map(|capped| &capped.ceiling)
+    }
+
+    /// The OAuth client the token was issued to: `azp`, else `client_id`.
+    pub fn client(&self) -> Option<&str> {
+        self.0.client.as_deref()
+    }
+
+    /// The actor chain of a delegated token (RFC 8693 `act`), current actor first; empty when
+    /// the token acts for nobody else.
+    pub fn actors(&self) -> &[Actor] {
+        &self.0.actors
     }
 
     /// Roles as the token stated them (they grant only through a role policy).
@@ -110,7 +201,26 @@ impl Principal {
         self.0.claims.get()
     }
 
-    /// Whether the effective permissions hold `permission` (exact, or under a policy wildcard).
+    /// This principal under `policy`'s ceilings, in place of any applied before: for a verifier
+    /// that does not apply a client policy itself.
+    pub fn with_client_policy(&self, policy: &ClientPolicy) -> Principal {
+        let inner = &self.0;
+        PrincipalBuilder {
+            subject: inner.subject.clone(),
+            issuer: inner.issuer.clone(),
+            permissions: self.uncapped_permissions().clone(),
+            roles: inner.roles.clone(),
+            scopes: inner.scopes.clone(),
+            claims: inner.claims.clone(),
+            client: inner.client.clone(),
+            actors: inner.actors.clone(),
+            client_policy: Some(policy.clone()),
+        }
+        .build()
+    }
+
+    /// Whether the effective permissions hold `permission` (exact, or under a policy wildcard):
+    /// the user holds it and every client ceiling allows it.
     pub fn has_permission(&self, permission: &str) -> bool {
         self.0.permissions.contains(permission)
     }
@@ -125,6 +235,9 @@ pub struct PrincipalBuilder {
     roles: Vec<String>,
     scopes: Vec<String>,
     claims: Claims,
+    client: Option<String>,
+    actors: Vec<Actor>,
+    client_policy: Option<ClientPolicy>,
 }
 
 impl PrincipalBuilder {
@@ -191,15 +304,51 @@ impl PrincipalBuilder {
         self
     }
 
+    /// Sets the OAuth client the token was issued to (`azp`, else `client_id`).
+    pub fn client(mut self, client: impl Into<String>) -> Self {
+        self.client = Some(client.into());
+        self
+    }
+
+    /// Sets the actor chain (RFC 8693 `act`), current actor first.
+    pub fn actors(mut self, actors: impl IntoIterator<Item = Actor>) -> Self {
+        self.actors = actors.into_iter().collect();
+        self
+    }
+
+    /// Caps the permissions with `policy`'s ceilings for the client and the actor chain, when
+    /// the principal is built (so after every grant).
+    pub fn client_policy(mut self, policy: &ClientPolicy) -> Self {
+        self.client_policy = Some(policy.clone());
+        self
+    }
+
     /// The principal.
     pub fn build(self) -> Principal {
+        let ceiling = self.client_policy.as_ref().and_then(|policy| {
+            let actor_clients = self.actors.iter().filter_map(Actor::client_id);
+            policy.ceiling_of(self.client.as_deref(), actor_clients)
+        });
+        let (permissions, capped) = match ceiling {
+            Some(ceiling) => (
+                self.permissions.intersection(&ceiling),
+                Some(Box::new(Capped {
+                    uncapped: self.permissions,
+                    ceiling,
+                })),
+            ),
+            None => (self.permissions, None),
+        };
         Principal(Arc::new(Inner {
             subject: self.subject,
             issuer: self.issuer,
-            permissions: self.permissions,
+            permissions,
             roles: self.roles,
             scopes: self.scopes,
             claims: self.claims,
+            client: self.client,
+            actors: self.actors,
+            capped,
         }))
     }
 }

@@ -62,7 +62,7 @@ use crate::bearer::{BearerAuthLayer, StepUpLayer};
 use crate::guard::{Listing, ResourceGuard};
 use crate::metadata::ProtectedResource;
 use crate::verify::TokenVerifier;
-use crate::{ClaimsMapping, Manifest, RolePolicy};
+use crate::{ClaimsMapping, ClientPolicy, Manifest, RolePolicy};
 
 /// How long a graceful shutdown waits for requests in flight before it gives up on them.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -173,6 +173,14 @@ pub enum ServerError {
         /// Why.
         source: crate::PolicyError,
     },
+    /// The client policy file could not be read or is invalid.
+    #[error("client policy {path}: {source}")]
+    ClientPolicy {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: crate::ClientPolicyError,
+    },
     /// The issuer's keys could not be fetched (discovery or JWKS).
     #[cfg(feature = "jwks")]
     #[error("fetching the keys of issuer {issuer}: {source}")]
@@ -197,6 +205,11 @@ enum PolicySource {
     File(PathBuf),
 }
 
+enum ClientPolicySource {
+    Inline(ClientPolicy),
+    File(PathBuf),
+}
+
 /// Assembles a protected MCP server over rmcp's streamable HTTP transport. See the [module
 /// documentation](self).
 pub struct ServerBuilder {
@@ -207,6 +220,7 @@ pub struct ServerBuilder {
     audience: Option<String>,
     claims: ClaimsMapping,
     role_policy: Option<PolicySource>,
+    client_policy: Option<ClientPolicySource>,
     listing: Option<Listing>,
     manifest: Option<Manifest>,
     resource_scopes: Vec<String>,
@@ -233,6 +247,7 @@ impl ServerBuilder {
             audience: None,
             claims: ClaimsMapping::default(),
             role_policy: None,
+            client_policy: None,
             listing: None,
             manifest: None,
             resource_scopes: Vec::new(),
@@ -300,6 +315,23 @@ impl ServerBuilder {
     #[cfg(feature = "toml")]
     pub fn role_policy_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.role_policy = Some(PolicySource::File(path.into()));
+        self
+    }
+
+    /// What each OAuth client may do for its user: every principal's permissions are capped by
+    /// the ceiling of its client and of the clients in its actor chain (see [`ClientPolicy`]
+    /// and the [client ceilings guide](crate::guides::client_ceilings)). Applies to every
+    /// issuer, [`Issuer::verifier`] ones included.
+    pub fn client_policy(mut self, policy: ClientPolicy) -> Self {
+        self.client_policy = Some(ClientPolicySource::Inline(policy));
+        self
+    }
+
+    /// The client policy from a TOML file read when the server is assembled (see
+    /// [`ClientPolicy::from_toml_str`]).
+    #[cfg(feature = "toml")]
+    pub fn client_policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.client_policy = Some(ClientPolicySource::File(path.into()));
         self
     }
 
@@ -521,6 +553,15 @@ impl ServerBuilder {
             Some(policy) => self.claims.with_role_policy(policy.clone()),
             None => self.claims,
         };
+        let client_policy = match self.client_policy {
+            Some(ClientPolicySource::Inline(policy)) => Some(policy),
+            Some(ClientPolicySource::File(path)) => Some(read_client_policy(path)?),
+            None => None,
+        };
+        let claims = match &client_policy {
+            Some(clients) => claims.with_client_policy(clients.clone()),
+            None => claims,
+        };
         let audience = self.audience.unwrap_or_else(|| url.clone());
         let issuer = self.issuer.ok_or_else(|| {
             ServerError::Config(
@@ -580,6 +621,13 @@ impl ServerBuilder {
                 if let Some(server) = authorization_server {
                     resource = resource.authorization_server(server);
                 }
+                let verifier: Arc<dyn TokenVerifier> = match &client_policy {
+                    Some(clients) => Arc::new(Capped {
+                        verifier,
+                        policy: clients.clone(),
+                    }),
+                    None => verifier,
+                };
                 (verifier, None)
             }
         };
@@ -640,7 +688,7 @@ impl ServerBuilder {
             self.manifest
                 .clone()
                 .unwrap_or_default()
-                .policy_version(policy.as_ref()),
+                .policy_version_with_clients(policy.as_ref(), client_policy.as_ref()),
         );
         for add in self.audit_sinks {
             audit = add(audit);
@@ -717,6 +765,40 @@ fn read_policy(path: PathBuf) -> Result<RolePolicy, ServerError> {
     {
         Err(ServerError::Config(format!(
             "role policy {}: reading TOML needs the `toml` feature",
+            path.display()
+        )))
+    }
+}
+
+/// Caps the principals of a verifier that does not apply a client policy itself (one given to
+/// [`Issuer::verifier`](crate::Issuer::verifier)).
+struct Capped {
+    verifier: Arc<dyn crate::TokenVerifier>,
+    policy: ClientPolicy,
+}
+
+impl crate::TokenVerifier for Capped {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<crate::Principal, crate::AuthError>> {
+        Box::pin(async move {
+            let principal = self.verifier.verify(token).await?;
+            Ok(principal.with_client_policy(&self.policy))
+        })
+    }
+}
+
+fn read_client_policy(path: PathBuf) -> Result<ClientPolicy, ServerError> {
+    #[cfg(feature = "toml")]
+    {
+        ClientPolicy::from_toml_file(&path)
+            .map_err(|source| ServerError::ClientPolicy { path, source })
+    }
+    #[cfg(not(feature = "toml"))]
+    {
+        Err(ServerError::Config(format!(
+            "client policy {}: reading TOML needs the `toml` feature",
             path.display()
         )))
     }

@@ -242,6 +242,10 @@ fn expand_roles(principal: &Principal, policy: &RolePolicy) -> Principal {
     if let Some(issuer) = principal.issuer() {
         builder = builder.issuer(issuer);
     }
+    if let Some(client) = principal.client() {
+        builder = builder.client(client);
+    }
+    builder = builder.actors(principal.actors().iter().cloned());
     // Scopes are already among the permissions; record them without granting twice.
     builder.scopes(principal.scopes().iter().cloned()).build()
 }

@@ -25,6 +25,8 @@ struct KeyEntry {
     roles: Vec<String>,
     #[serde(default)]
     permissions: Vec<String>,
+    #[serde(default)]
+    client: Option<String>,
 }
 
 impl ApiKeyVerifierBuilder {
@@ -36,6 +38,8 @@ impl ApiKeyVerifierBuilder {
     /// sha256 = "ba7816bf…"                 # ApiKeyVerifier::hash_key of the key
     /// roles = ["admin"]                    # expanded by the builder's role policy
     /// permissions = ["Reports.Read"]       # granted directly
+    /// client = "readonly-agent"            # optional: the client the key was issued to,
+    ///                                      # whose ceiling a client policy applies
     /// ```
     ///
     /// Unknown fields (a `key = "…"` holding a plaintext key, say) are errors, as are hashes that
@@ -71,10 +75,13 @@ impl ApiKeyVerifierBuilder {
             }
         })?;
         for entry in file.keys {
-            let principal = Principal::builder(entry.subject)
+            let mut principal = Principal::builder(entry.subject)
                 .roles(entry.roles)
-                .permissions(entry.permissions.iter().map(String::as_str))
-                .build();
+                .permissions(entry.permissions.iter().map(String::as_str));
+            if let Some(client) = entry.client {
+                principal = principal.client(client);
+            }
+            let principal = principal.build();
             self = self.key_hash(&entry.sha256, principal);
         }
         Ok(self)
@@ -129,6 +136,36 @@ mod tests {
             assert!(reader.has_permission("Guest.Read"));
             assert!(!reader.has_permission("Admin.Write"));
             assert!(verifier.verify("bot-key-012345678").await.is_err());
+        });
+    }
+
+    #[test]
+    fn a_key_names_its_client_and_a_client_policy_caps_it() {
+        let file = entry(
+            "agent",
+            &ApiKeyVerifier::hash_key("agent-key-0123456789"),
+            "roles = [\"admin\"]\nclient = \"readonly-agent\"",
+        );
+        let policy =
+            RolePolicy::new([Role::new("admin").grants(["Admin.*", "Guest.Read"])]).unwrap();
+        let verifier = ApiKeyVerifier::builder()
+            .role_policy(policy)
+            .keys_from_toml_str(&file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let clients = crate::ClientPolicy::new(
+            crate::DefaultCeiling::Unlimited,
+            [crate::Client::new("readonly-agent").ceiling(["Guest.Read"])],
+        )
+        .unwrap();
+        futures::executor::block_on(async {
+            let agent = verifier.verify("agent-key-0123456789").await.unwrap();
+            assert_eq!(agent.client(), Some("readonly-agent"));
+            assert!(agent.has_permission("Admin.Write"), "no policy yet");
+            let capped = agent.with_client_policy(&clients);
+            assert!(!capped.has_permission("Admin.Write"));
+            assert!(capped.has_permission("Guest.Read"));
         });
     }
 

@@ -12,7 +12,8 @@
 //! A permission the caller already holds counts as met; it is named again if it is a scope, so the
 //! list is every scope the call needs ("all scopes the tool needs"), as the MCP specification asks
 //! of a challenge. A requirement needing a permission that is not a scope and that the caller
-//! lacks has no set: scopes cannot fix it, and the call gets the ordinary JSON-RPC 403.
+//! lacks has no set: scopes cannot fix it, and the call gets the ordinary JSON-RPC 403. Nor can a
+//! scope outside the caller's client ceiling: the ceiling would cap it away.
 
 use std::collections::HashSet;
 
@@ -45,7 +46,12 @@ fn satisfy<'r>(
 ) -> bool {
     match requirement {
         Requirement::Permission(name) => {
-            let is_scope = catalogue.contains(name.as_ref());
+            // A scope the client's ceiling excludes would be capped away again: it is no way to
+            // meet the requirement.
+            let is_scope = catalogue.contains(name.as_ref())
+                && principal
+                    .client_ceiling()
+                    .is_none_or(|ceiling| ceiling.contains(name));
             if is_scope && !out.contains(&name.as_ref()) {
                 out.push(name);
             }
@@ -94,6 +100,36 @@ mod tests {
         let r = req("Admin.Write");
         let got = challenge_scopes(&r, &holding(&["Guest.Read"]), &catalogue(SCOPES));
         assert_eq!(got, Some(vec!["Admin.Write"]));
+    }
+
+    #[test]
+    fn scopes_outside_the_client_ceiling_are_not_asked_for() {
+        let clients = crate::ClientPolicy::new(
+            crate::DefaultCeiling::Unlimited,
+            [crate::Client::new("agent").ceiling(["Guest.Read", "User.*"])],
+        )
+        .unwrap();
+        let through_agent = |perms: &[&str]| {
+            Principal::builder("p")
+                .permissions(perms.iter().copied())
+                .client("agent")
+                .client_policy(&clients)
+                .build()
+        };
+        let r = req("Admin.Write");
+        let held = through_agent(&["Admin.Write"]);
+        assert_eq!(challenge_scopes(&r, &held, &catalogue(SCOPES)), None);
+        assert_eq!(
+            challenge_scopes(&r, &through_agent(&[]), &catalogue(SCOPES)),
+            None
+        );
+        let r = req("any(Admin.Write, User.Write)");
+        let got = challenge_scopes(&r, &through_agent(&[]), &catalogue(SCOPES));
+        assert_eq!(
+            got,
+            Some(vec!["User.Write"]),
+            "the alternative the ceiling allows"
+        );
     }
 
     #[test]
