@@ -115,6 +115,16 @@ pub(crate) struct Started {
     at: std::time::Instant,
 }
 
+/// Timing from `at`, a clock read the caller made already.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn started_at(at: std::time::Instant) -> Started {
+    Started {
+        #[cfg(feature = "metrics")]
+        at,
+    }
+}
+
 /// Starts timing a step.
 #[inline]
 pub(crate) fn start() -> Started {

@@ -155,10 +155,17 @@ pub(super) fn try_expand(
     let self_ty = &item_impl.self_ty;
     let router = &args.router;
     let (impl_generics, ty_generics, where_clause) = item_impl.generics.split_for_impl();
+    // The default router is built once per type by the handler; a router of another name is
+    // built per request, as rmcp builds it (one type may have several).
+    let handler = if router == kind.router() {
+        quote!(#[::mcp_rbac::tool_handler])
+    } else {
+        quote!(#[::mcp_rbac::tool_handler(router = Self::#router())])
+    };
     let code = quote! {
         #item_impl
 
-        #[::mcp_rbac::tool_handler(router = Self::#router())]
+        #handler
         impl #impl_generics ::rmcp::ServerHandler for #self_ty #ty_generics #where_clause {}
     };
     Ok(Expansion { code, errors })

@@ -5,8 +5,8 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::Mutex;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use file_rotate::compression::Compression;
@@ -54,20 +54,46 @@ impl Default for JsonLinesOptions {
     }
 }
 
-enum Message {
-    /// A record as canonical JSON (see [`DecisionRecord`]: its fields serialize in name order).
-    Record(String),
-    Flush(SyncSender<()>),
+/// The records handed over and not yet taken by the writer, as lines of canonical JSON (see
+/// [`DecisionRecord`]: its fields serialize in name order).
+struct Pending {
+    lines: Vec<u8>,
+    records: usize,
+    /// Flushes waiting for everything handed over before them to be written.
+    flushes: Vec<SyncSender<()>>,
+    /// The writer sleeps on [`Shared::wake`] and must be woken by the next record.
+    writer_waits: bool,
+    /// The sink is gone: the writer writes what is left and ends.
+    closed: bool,
+}
+
+/// What the request threads and the writer thread share. A record crosses as bytes appended to
+/// one buffer that the writer swaps for its own empty one, so no allocation made on a request
+/// thread is freed on the writer's (or the reverse): both buffers keep their capacity.
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+    capacity: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A writer that panicked mid-swap leaves whole lines behind: the data is still sound.
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+thread_local! {
+    /// Each request thread's serialization buffer, reused from record to record.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Decision records as JSON Lines, one object per line (see [`DecisionRecord`]'s fields, plus
 /// `prev` and `hash` with the hash chain).
 pub struct JsonLinesSink {
-    queue: SyncSender<Message>,
+    shared: Arc<Shared>,
     overflow: Overflow,
     dropped: AtomicU64,
-    /// Serialises flushes (each waits for its own marker).
-    flushing: Mutex<()>,
 }
 
 impl std::fmt::Debug for JsonLinesSink {
@@ -95,15 +121,25 @@ impl JsonLinesSink {
             Compression::None,
             None,
         );
-        let (queue, receiver) = sync_channel(options.queue.max(1));
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending {
+                lines: Vec::new(),
+                records: 0,
+                flushes: Vec::new(),
+                writer_waits: false,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            capacity: options.queue.max(1),
+        });
+        let writer = shared.clone();
         std::thread::Builder::new()
             .name("mcp-rbac-audit".into())
-            .spawn(move || write_records(file, receiver, last_hash))?;
+            .spawn(move || write_records(file, &writer, last_hash))?;
         Ok(JsonLinesSink {
-            queue,
+            shared,
             overflow: options.overflow,
             dropped: AtomicU64::new(0),
-            flushing: Mutex::new(()),
         })
     }
 
@@ -119,104 +155,150 @@ impl JsonLinesSink {
             tracing::warn!(target: "mcp_rbac::audit", dropped, "audit queue full: records dropped");
         }
     }
+
+    /// Appends one serialized line if the queue has room; `false` when it is full.
+    fn hand_over(&self, line: &[u8]) -> bool {
+        let mut pending = self.shared.lock();
+        if pending.records >= self.shared.capacity {
+            return false;
+        }
+        pending.lines.extend_from_slice(line);
+        pending.lines.push(b'\n');
+        pending.records += 1;
+        if pending.writer_waits {
+            pending.writer_waits = false;
+            self.shared.wake.notify_one();
+        }
+        true
+    }
 }
 
 impl AuditSink for JsonLinesSink {
     fn record(&self, record: &DecisionRecord) {
-        // Serialized here: one string crosses to the writer thread, not the record's dozen.
-        let Ok(json) = serde_json::to_string(record) else {
+        SCRATCH.with(|scratch| {
+            let Ok(mut line) = scratch.try_borrow_mut() else {
+                // Reentered (a sink recording from inside serialization): nothing to reuse.
+                return self.record_with(&mut Vec::new(), record);
+            };
+            self.record_with(&mut line, record);
+        });
+    }
+
+    fn flush(&self) {
+        let (done, wait) = sync_channel(1);
+        {
+            let mut pending = self.shared.lock();
+            pending.flushes.push(done);
+            pending.writer_waits = false;
+        }
+        self.shared.wake.notify_one();
+        let _ = wait.recv_timeout(Duration::from_secs(30));
+    }
+}
+
+impl JsonLinesSink {
+    fn record_with(&self, line: &mut Vec<u8>, record: &DecisionRecord) {
+        line.clear();
+        if serde_json::to_writer(&mut *line, record).is_err() {
             return;
-        };
-        let mut message = Message::Record(json);
+        }
         let deadline = match self.overflow {
             Overflow::Drop => None,
             Overflow::Wait(wait) => Some(Instant::now() + wait),
         };
-        loop {
-            match self.queue.try_send(message) {
-                Ok(()) => return,
-                Err(TrySendError::Disconnected(_)) => return self.drop_record(),
-                Err(TrySendError::Full(back)) => match deadline {
-                    Some(deadline) if Instant::now() < deadline => {
-                        message = back;
-                        std::thread::sleep(Duration::from_micros(100));
-                    }
-                    _ => return self.drop_record(),
-                },
+        while !self.hand_over(line) {
+            match deadline {
+                Some(deadline) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                _ => return self.drop_record(),
             }
-        }
-    }
-
-    fn flush(&self) {
-        let _one = self.flushing.lock();
-        let (done, wait) = sync_channel(1);
-        if self.queue.send(Message::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(Duration::from_secs(30));
         }
     }
 }
 
-/// How long the writer sleeps when its queue is empty before looking again. Under load it
+impl Drop for JsonLinesSink {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+/// How long the writer sleeps when nothing is pending before looking again. Under load it
 /// polls, so a request handing over its record never has to wake the thread (a futex call that
-/// costs more than the record); after [`IDLE_POLLS`] empty looks it blocks until the next record.
+/// costs more than the record); after [`IDLE_POLLS`] empty looks it sleeps until woken.
 const POLL: Duration = Duration::from_millis(2);
 const IDLE_POLLS: u32 = 50;
 
-/// The writer thread: records as lines, written a batch at a time (each write holds whole lines,
-/// so rotation happens between lines, never inside one).
-fn write_records(
-    mut out: FileRotate<AppendCount>,
-    queue: Receiver<Message>,
-    mut chain: Option<String>,
-) {
+/// The writer thread: takes the pending lines a buffer at a time, chains them, and writes them
+/// up to 64 KiB per write (whole lines, so rotation happens between lines, never inside one).
+fn write_records(mut out: FileRotate<AppendCount>, shared: &Shared, mut chain: Option<String>) {
+    let mut taken = Vec::new();
     let mut batch = Vec::new();
     let mut failed = false;
     let mut idle = 0;
     loop {
-        let message = match queue.try_recv() {
-            Ok(message) => message,
-            Err(TryRecvError::Empty) if idle < IDLE_POLLS => {
-                write_batch(&mut out, &mut batch, &mut failed);
-                idle += 1;
-                std::thread::sleep(POLL);
-                continue;
+        let (flushes, closed) = {
+            let mut pending = shared.lock();
+            if pending.records == 0 && pending.flushes.is_empty() && !pending.closed {
+                if idle < IDLE_POLLS {
+                    drop(pending);
+                    idle += 1;
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+                pending.writer_waits = true;
+                while pending.writer_waits && !pending.closed {
+                    pending = shared
+                        .wake
+                        .wait(pending)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
             }
-            Err(TryRecvError::Empty) => match queue.recv() {
-                Ok(message) => message,
-                Err(_) => break,
-            },
-            Err(TryRecvError::Disconnected) => break,
+            std::mem::swap(&mut pending.lines, &mut taken);
+            pending.records = 0;
+            (std::mem::take(&mut pending.flushes), pending.closed)
         };
         idle = 0;
-        match message {
-            Message::Record(json) => {
-                match (&mut chain, json.strip_suffix('}')) {
-                    (Some(prev), Some(open)) => {
-                        let hash = link(prev, &json);
-                        batch.extend_from_slice(open.as_bytes());
-                        batch.extend_from_slice(b",\"hash\":\"");
-                        batch.extend_from_slice(hash.as_bytes());
-                        batch.extend_from_slice(b"\",\"prev\":\"");
-                        batch.extend_from_slice(prev.as_bytes());
-                        batch.extend_from_slice(b"\"}");
-                        *prev = hash;
-                    }
-                    _ => batch.extend_from_slice(json.as_bytes()),
-                }
-                batch.push(b'\n');
-                if batch.len() >= 64 * 1024 {
-                    write_batch(&mut out, &mut batch, &mut failed);
-                }
-            }
-            Message::Flush(done) => {
+        for line in taken.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            append(&mut batch, &mut chain, line);
+            // Bounded writes: the file rotates between them, close to its size limit.
+            if batch.len() >= 64 * 1024 {
                 write_batch(&mut out, &mut batch, &mut failed);
-                let _ = out.flush();
+            }
+        }
+        taken.clear();
+        write_batch(&mut out, &mut batch, &mut failed);
+        if !flushes.is_empty() {
+            let _ = out.flush();
+            for done in flushes {
                 let _ = done.send(());
             }
         }
+        if closed {
+            break;
+        }
     }
-    write_batch(&mut out, &mut batch, &mut failed);
     let _ = out.flush();
+}
+
+/// One record's line in `batch`: with the hash chain, `prev` and `hash` added before its
+/// closing brace.
+fn append(batch: &mut Vec<u8>, chain: &mut Option<String>, json: &[u8]) {
+    match (chain, json.strip_suffix(b"}")) {
+        (Some(prev), Some(open)) => {
+            let hash = link(prev, json);
+            batch.extend_from_slice(open);
+            batch.extend_from_slice(b",\"hash\":\"");
+            batch.extend_from_slice(hash.as_bytes());
+            batch.extend_from_slice(b"\",\"prev\":\"");
+            batch.extend_from_slice(prev.as_bytes());
+            batch.extend_from_slice(b"\"}");
+            *prev = hash;
+        }
+        _ => batch.extend_from_slice(json),
+    }
+    batch.push(b'\n');
 }
 
 /// Writes the lines in `batch` with one write, and empties it. An error is logged once until a
@@ -238,11 +320,11 @@ fn write_batch(out: &mut FileRotate<AppendCount>, batch: &mut Vec<u8>, failed: &
 
 /// The hash of a record after `prev`: SHA-256 over `prev`, a newline, and the record as
 /// canonical JSON (keys sorted, without `prev` and `hash`).
-fn link(prev: &str, canonical: &str) -> String {
+fn link(prev: &str, canonical: &[u8]) -> String {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     ctx.update(prev.as_bytes());
     ctx.update(b"\n");
-    ctx.update(canonical.as_bytes());
+    ctx.update(canonical);
     hex(ctx.finish().as_ref())
 }
 
@@ -321,7 +403,7 @@ pub fn verify_chain(path: impl AsRef<Path>, continues: bool) -> Result<usize, Ch
                 ));
             }
         }
-        if link(&claimed, &value.to_string()) != hash {
+        if link(&claimed, value.to_string().as_bytes()) != hash {
             return Err(broken("`hash` does not match the record: it was edited"));
         }
         prev = Some(hash);

@@ -32,7 +32,7 @@ pub struct ConditionScope {
 impl ConditionScope {
     fn of_request(
         kind: ItemKind,
-        name: &str,
+        name: String,
         context: &rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<Self, ErrorData> {
         // The route's guard let the call through, so a principal is there; without one the
@@ -43,7 +43,7 @@ impl ConditionScope {
         let scope = audit::Scope::of_request(context);
         Ok(ConditionScope {
             kind,
-            name: name.to_owned(),
+            name,
             principal,
             audit: scope.audit.cloned(),
             request_id: scope.request_id.cloned(),
@@ -71,7 +71,7 @@ impl ConditionScope {
     {
         let verdict = condition.judge(server, &self.principal, arguments);
         let started = Instant::now();
-        let counted_from = metrics::start();
+        let counted_from = metrics::started_at(started);
         let outcome = verdict.await;
         let scope = audit::Scope {
             audit: self.audit.as_ref(),
@@ -89,16 +89,9 @@ impl ConditionScope {
             started,
         );
         match outcome {
-            Ok(()) => {
-                metrics::decision(
-                    self.kind.as_str(),
-                    &self.name,
-                    Decision::Allow,
-                    "condition_met",
-                    counted_from,
-                );
-                Ok(())
-            }
+            // The call was counted when its requirement let it through; a condition that
+            // agrees adds a record, not a second count.
+            Ok(()) => Ok(()),
             Err(denied) => {
                 metrics::decision(
                     self.kind.as_str(),
@@ -120,15 +113,15 @@ impl ConditionScope {
 
 impl<S> FromContextPart<ToolCallContext<'_, S>> for ConditionScope {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
-        let name = context.name.clone();
-        ConditionScope::of_request(ItemKind::Tool, &name, context.as_request_context())
+        let name = context.name.clone().into_owned();
+        ConditionScope::of_request(ItemKind::Tool, name, context.as_request_context())
     }
 }
 
 impl<S> FromContextPart<PromptContext<'_, S>> for ConditionScope {
     fn from_context_part(context: &mut PromptContext<'_, S>) -> Result<Self, ErrorData> {
         let name = context.name.clone();
-        ConditionScope::of_request(ItemKind::Prompt, &name, context.as_request_context())
+        ConditionScope::of_request(ItemKind::Prompt, name, context.as_request_context())
     }
 }
 
