@@ -98,16 +98,14 @@ impl ProtectedResource {
     }
 
     /// Lists DPoP (RFC 9449 §5.1) in the document: `dpop_signing_alg_values_supported`, the
-    /// algorithms of `dpop`'s proofs, and `dpop_bound_access_tokens_required`, true in
-    /// [`DpopMode::Require`](crate::bearer::DpopMode::Require).
-    pub fn dpop(mut self, dpop: &crate::bearer::Dpop) -> Self {
-        let algorithms = dpop
-            .accepted_algorithms()
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect();
-        let required = dpop.mode() == crate::bearer::DpopMode::Require;
-        self.dpop = Some((algorithms, required));
+    /// proof algorithms accepted (e.g. `Dpop::algorithm_names` of the bearer layer's settings),
+    /// and `dpop_bound_access_tokens_required`.
+    pub fn dpop(
+        mut self,
+        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        required: bool,
+    ) -> Self {
+        self.dpop = Some((algorithms.into_iter().map(Into::into).collect(), required));
         self
     }
 

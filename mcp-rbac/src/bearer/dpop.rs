@@ -387,6 +387,12 @@ impl Dpop {
         &self.algorithms
     }
 
+    /// The accepted proof algorithms' JWS names, for the metadata document
+    /// ([`ProtectedResource::dpop`]).
+    pub fn algorithm_names(&self) -> Vec<String> {
+        self.algorithms.iter().map(|a| format!("{a:?}")).collect()
+    }
+
     /// The algorithms as the `algs` challenge parameter lists them (space-separated names).
     pub(crate) fn algs(&self) -> &str {
         &self.algs_text
@@ -660,7 +666,8 @@ mod tests {
     #[tokio::test]
     async fn a_valid_proof_passes_once() {
         let clock = ManualClock::new(NOW);
-        let d = dpop(&clock);
+        let store = Arc::new(MemoryReplayStore::new(10));
+        let d = dpop(&clock).shared_replay_store(store.clone());
         let key = DpopKey::generate().unwrap();
         let proof = key.sign(json!({}), claims(&key));
         assert_eq!(check(&d, &key, &proof).await, Ok(()));
@@ -672,6 +679,17 @@ mod tests {
             "iat": NOW, "ath": token_hash(TOKEN)}),
         );
         assert_eq!(check(&d, &key, &other).await, Ok(()));
+        assert_eq!(store.len(), 2);
+        // Once their iat is out of the window they are refused as stale, and forgotten.
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(check(&d, &key, &proof).await, Err(DpopError::Stale));
+        let later = key.sign(
+            json!({}),
+            json!({"jti": "j-1", "htm": "POST", "htu": URL, "iat": NOW + 61,
+                "ath": token_hash(TOKEN)}),
+        );
+        assert_eq!(check(&d, &key, &later).await, Ok(()));
+        assert_eq!(store.len(), 1);
     }
 
     #[tokio::test]

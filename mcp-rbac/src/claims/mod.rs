@@ -1203,6 +1203,32 @@ mod tests {
     }
 
     #[test]
+    fn the_dpop_key_binding_is_read_or_refuses_the_token() {
+        let mapping = ClaimsMapping::default();
+        let read = |claims: &str| mapping.principal_from_json(claims.as_bytes());
+        let bound =
+            read(r#"{"sub": "a", "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#);
+        assert_eq!(
+            bound.unwrap().confirmation_jkt(),
+            Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+        );
+        assert_eq!(read(r#"{"sub": "a"}"#).unwrap().confirmation_jkt(), None);
+        // Another confirmation method only: not DPoP-bound.
+        let mtls = read(r#"{"sub": "a", "cnf": {"x5t#S256": "abc"}}"#);
+        assert_eq!(mtls.unwrap().confirmation_jkt(), None);
+        for (claims, path) in [
+            (r#"{"sub": "a", "cnf": "jkt"}"#, "cnf"),
+            (r#"{"sub": "a", "cnf": {"jkt": ""}}"#, "cnf.jkt"),
+            (r#"{"sub": "a", "cnf": {"jkt": 5}}"#, "cnf.jkt"),
+        ] {
+            match read(claims) {
+                Err(AuthError::ClaimType { claim, .. }) => assert_eq!(claim, path, "{claims}"),
+                other => panic!("{claims}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn the_actor_chain_is_read_outward() {
         let p = principal_of(serde_json::json!({
             "sub": "alice",

@@ -679,7 +679,8 @@ impl ServerBuilder {
         };
         let dpop = self.dpop.map(|mode| Dpop::new(mode, &resource));
         if let Some(dpop) = &dpop {
-            resource = resource.dpop(dpop);
+            let required = dpop.mode() == DpopMode::Require;
+            resource = resource.dpop(dpop.algorithm_names(), required);
         }
         let mut auth = BearerAuthLayer::new(verifier, &resource);
         if let Some(dpop) = dpop {
