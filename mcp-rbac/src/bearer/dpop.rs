@@ -117,6 +117,9 @@ pub enum DpopError {
     /// The replay store could not answer (full, or unreachable): fail closed.
     #[error("DPoP proof could not be checked for replay")]
     ReplayUnavailable,
+    /// The check failed unexpectedly (e.g. the replay store panicked); the request is refused.
+    #[error("DPoP proof could not be checked")]
+    Internal,
     /// A DPoP-bound token sent with the `Bearer` scheme (RFC 9449 §7.2).
     #[error("DPoP-bound token sent as a bearer token")]
     BoundTokenAsBearer,
@@ -161,6 +164,7 @@ impl DpopError {
             DpopError::WrongTokenHash => "wrong_token_hash",
             DpopError::WrongKey => "wrong_key",
             DpopError::ReplayUnavailable => "replay_unavailable",
+            DpopError::Internal => "internal",
             DpopError::BoundTokenAsBearer => "bound_token_as_bearer",
             DpopError::UnboundToken => "unbound_token",
             DpopError::BearerNotAccepted => "bearer_not_accepted",
@@ -807,6 +811,53 @@ mod tests {
                 .await,
             Err(DpopError::WrongMethod)
         );
+    }
+
+    struct Panics;
+
+    impl ReplayStore for Panics {
+        fn first_use<'a>(
+            &'a self,
+            _: &'a [u8; 32],
+            _: i64,
+            _: i64,
+        ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+            panic!("the store failed")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replay_store_that_panics_refuses_the_request() {
+        use axum::body::Body;
+        use tower::{Layer, ServiceExt};
+        let issuer = crate::testkit::DevIssuer::generate("https://login.example.com", URL).unwrap();
+        let resource = ProtectedResource::new(URL).unwrap();
+        let dpop = Dpop::new(DpopMode::Accept, &resource).replay_store(Panics);
+        let verifier = issuer.verifier_builder().build().unwrap();
+        let auth = crate::BearerAuthLayer::new(verifier, &resource).dpop(dpop);
+        let service = auth.layer(tower::service_fn(|_: http::Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+        }));
+        let key = DpopKey::generate().unwrap();
+        let token = issuer.token(json!({"sub": "a", "cnf": {"jkt": key.thumbprint()}}));
+        let request = http::Request::post(URL)
+            .header("authorization", format!("DPoP {token}"))
+            .header(DPOP_HEADER, key.proof("POST", URL, &token))
+            .body(Body::empty())
+            .unwrap();
+        let answer = service.oneshot(request).await.unwrap();
+        assert_eq!(answer.status(), http::StatusCode::UNAUTHORIZED);
+        let challenges: Vec<_> = answer
+            .headers()
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(challenges.len(), 2, "{challenges:?}");
+        assert!(challenges[0].starts_with("Bearer resource_metadata="));
+        assert!(challenges[1].starts_with(
+            "DPoP error=\"invalid_dpop_proof\", error_description=\"DPoP proof could not be checked\", algs=\"ES256 "
+        ), "{challenges:?}");
     }
 
     #[test]

@@ -283,7 +283,18 @@ where
                 Ok(principal) => {
                     let token = header::token_text(&value, range.clone()).unwrap_or_default();
                     let (method, headers) = (request.method(), request.headers());
-                    possession(dpop.as_ref(), scheme, method, headers, token, principal).await
+                    // A replay store that panics refuses the request, like a verifier that does.
+                    AssertUnwindSafe(possession(
+                        dpop.as_ref(),
+                        scheme,
+                        method,
+                        headers,
+                        token,
+                        principal,
+                    ))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or(Err(DpopError::Internal))
                 }
                 Err(_) => Ok(()),
             };
