@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::future::BoxFuture;
@@ -25,6 +25,8 @@ use crate::verify::{json_numeric_date, Clock, CompactJws, VerificationKey};
 
 /// The `DPoP` request header (RFC 9449 §4.1).
 pub const DPOP_HEADER: &str = "dpop";
+/// The response header carrying a server nonce (RFC 9449 §8.1).
+pub const DPOP_NONCE_HEADER: &str = "dpop-nonce";
 /// How far a proof's `iat` may be from the server's clock, either way (RFC 9449 §11.1).
 pub const DEFAULT_DPOP_IAT_WINDOW: Duration = Duration::from_secs(60);
 /// The longest proof read; a longer `DPoP` header is refused unparsed.
@@ -117,6 +119,10 @@ pub enum DpopError {
     /// The replay store could not answer (full, or unreachable): fail closed.
     #[error("DPoP proof could not be checked for replay")]
     ReplayUnavailable,
+    /// Server nonces are on and the proof carries no `nonce`, or one this server did not issue
+    /// or that expired (RFC 9449 §8): the refusal carries a fresh `DPoP-Nonce`.
+    #[error("DPoP proof must carry a fresh server nonce (DPoP-Nonce)")]
+    UseNonce,
     /// The check failed unexpectedly (e.g. the replay store panicked); the request is refused.
     #[error("DPoP proof could not be checked")]
     Internal,
@@ -139,6 +145,7 @@ impl DpopError {
             DpopError::BoundTokenAsBearer
             | DpopError::UnboundToken
             | DpopError::BearerNotAccepted => "invalid_token",
+            DpopError::UseNonce => "use_dpop_nonce",
             _ => "invalid_dpop_proof",
         }
     }
@@ -165,6 +172,7 @@ impl DpopError {
             DpopError::WrongKey => "wrong_key",
             DpopError::ReplayUnavailable => "replay_unavailable",
             DpopError::Internal => "internal",
+            DpopError::UseNonce => "use_nonce",
             DpopError::BoundTokenAsBearer => "bound_token_as_bearer",
             DpopError::UnboundToken => "unbound_token",
             DpopError::BearerNotAccepted => "bearer_not_accepted",
@@ -182,6 +190,12 @@ pub enum DpopConfigError {
     /// No algorithm at all.
     #[error("no DPoP proof algorithm is allowed")]
     NoAlgorithms,
+    /// A nonce lifetime of zero or beyond an hour.
+    #[error("DPoP nonce lifetime of {0} s is outside 1..=3600 s")]
+    NonceLifetime(u64),
+    /// The system's random source failed.
+    #[error("no random nonce key could be made")]
+    Random,
     /// An `iat` window of zero or beyond five minutes.
     #[error("DPoP iat window of {0} s is outside 1..=300 s")]
     Window(u64),
@@ -302,6 +316,41 @@ pub struct Dpop {
     replay: Arc<dyn ReplayStore>,
     htu: Option<Arc<str>>,
     max_proof_bytes: usize,
+    nonces: Option<Arc<Nonces>>,
+}
+
+/// Server nonces (RFC 9449 §8) without state: a nonce is its issue time and a MAC of it, so it
+/// is accepted until it is `lifetime` old by every process holding the key.
+struct Nonces {
+    key: hmac::Key,
+    lifetime: i64,
+}
+
+impl Nonces {
+    fn issue(&self, now: i64) -> String {
+        let time = now.to_be_bytes();
+        let tag = hmac::sign(&self.key, &time);
+        let mut bytes = time.to_vec();
+        bytes.extend_from_slice(tag.as_ref());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn accepts(&self, nonce: &str, now: i64) -> bool {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
+            return false;
+        };
+        if bytes.len() != 8 + 32 {
+            return false;
+        }
+        let (time, tag) = bytes.split_at(8);
+        if hmac::verify(&self.key, time, tag).is_err() {
+            return false;
+        }
+        let mut issued = [0u8; 8];
+        issued.copy_from_slice(time);
+        let issued = i64::from_be_bytes(issued);
+        issued <= now && now - issued <= self.lifetime
+    }
 }
 
 impl std::fmt::Debug for Dpop {
@@ -328,7 +377,32 @@ impl Dpop {
             replay: Arc::new(MemoryReplayStore::default()),
             htu: normalise_url(resource.resource()).map(Arc::from),
             max_proof_bytes: DEFAULT_MAX_PROOF_BYTES,
+            nonces: None,
         }
+    }
+
+    /// Asks every proof for a server nonce (RFC 9449 §8) no older than `lifetime` (1 s to 1 h):
+    /// a proof without one, or with a stale one, is refused with `use_dpop_nonce` and a fresh
+    /// nonce in the `DPoP-Nonce` header, which the client puts in its next proof. Nonces are
+    /// MACed with a key made here: each process accepts only its own.
+    pub fn nonces(mut self, lifetime: Duration) -> Result<Self, DpopConfigError> {
+        let secs = lifetime.as_secs();
+        if !(1..=3600).contains(&secs) {
+            return Err(DpopConfigError::NonceLifetime(secs));
+        }
+        let mut secret = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut secret).map_err(|_| DpopConfigError::Random)?;
+        self.nonces = Some(Arc::new(Nonces {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
+            lifetime: secs as i64,
+        }));
+        Ok(self)
+    }
+
+    /// A fresh nonce for a `DPoP-Nonce` header, when nonces are on.
+    pub(crate) fn fresh_nonce(&self) -> Option<String> {
+        let nonces = self.nonces.as_ref()?;
+        Some(nonces.issue(self.clock.unix_seconds()))
     }
 
     /// The proof algorithms accepted (asymmetric ones only).
@@ -497,6 +571,11 @@ impl Dpop {
         if ath != token_hash(token) {
             return Err(DpopError::WrongTokenHash);
         }
+        if let Some(nonces) = &self.nonces {
+            if !claims.nonce.is_some_and(|n| nonces.accepts(&n, now)) {
+                return Err(DpopError::UseNonce);
+            }
+        }
         if thumbprint != jkt {
             return Err(DpopError::WrongKey);
         }
@@ -528,6 +607,8 @@ struct ProofClaims {
     jti: Option<String>,
     #[serde(default)]
     ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 fn algs_text(algorithms: &[Algorithm]) -> Arc<str> {
@@ -858,6 +939,65 @@ mod tests {
         assert!(challenges[1].starts_with(
             "DPoP error=\"invalid_dpop_proof\", error_description=\"DPoP proof could not be checked\", algs=\"ES256 "
         ), "{challenges:?}");
+    }
+
+    #[tokio::test]
+    async fn server_nonces_are_handed_out_and_required() {
+        use axum::body::Body;
+        use tower::{Layer, ServiceExt};
+        let issuer = crate::testkit::DevIssuer::generate("https://login.example.com", URL).unwrap();
+        let resource = ProtectedResource::new(URL).unwrap();
+        let clock = ManualClock::new(crate::testkit::now());
+        let dpop = Dpop::new(DpopMode::Accept, &resource)
+            .clock(clock.clock())
+            .nonces(Duration::from_secs(300))
+            .unwrap();
+        let other_server = dpop.clone().nonces(Duration::from_secs(300)).unwrap();
+        let verifier = issuer.verifier_builder().build().unwrap();
+        let auth = crate::BearerAuthLayer::new(verifier, &resource).dpop(dpop);
+        let service = auth.layer(tower::service_fn(|_: http::Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+        }));
+        let key = DpopKey::generate().unwrap();
+        let token = issuer.token(json!({"sub": "a", "cnf": {"jkt": key.thumbprint()}}));
+        let mut jti = 0;
+        let mut send = |nonce: Option<&str>| {
+            jti += 1;
+            let mut claims = json!({"htm": "POST", "htu": URL, "jti": format!("n-{jti}"),
+                "iat": clock.clock().unix_seconds(), "ath": token_hash(&token)});
+            if let Some(nonce) = nonce {
+                claims["nonce"] = json!(nonce);
+            }
+            let request = http::Request::post(URL)
+                .header("authorization", format!("DPoP {token}"))
+                .header(DPOP_HEADER, key.sign(json!({}), claims))
+                .body(Body::empty())
+                .unwrap();
+            service.clone().oneshot(request)
+        };
+        let use_nonce = |answer: &http::Response<Body>| {
+            assert_eq!(answer.status(), http::StatusCode::UNAUTHORIZED);
+            let dpop = answer.headers().get_all(http::header::WWW_AUTHENTICATE);
+            let dpop = dpop.iter().next_back().unwrap().to_str().unwrap();
+            assert!(dpop.starts_with("DPoP error=\"use_dpop_nonce\""), "{dpop}");
+            answer.headers()[DPOP_NONCE_HEADER]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        // No nonce: refused with one; with it: served, again and again within its lifetime.
+        let nonce = use_nonce(&send(None).await.unwrap());
+        assert_eq!(send(Some(&nonce)).await.unwrap().status(), 200);
+        clock.advance(Duration::from_secs(200));
+        assert_eq!(send(Some(&nonce)).await.unwrap().status(), 200);
+        // Past its lifetime, or made by another key, or made up: refused with a fresh one.
+        clock.advance(Duration::from_secs(101));
+        let fresh = use_nonce(&send(Some(&nonce)).await.unwrap());
+        assert_ne!(fresh, nonce);
+        let foreign = other_server.fresh_nonce().unwrap();
+        use_nonce(&send(Some(&foreign)).await.unwrap());
+        use_nonce(&send(Some("made-up")).await.unwrap());
+        assert_eq!(send(Some(&fresh)).await.unwrap().status(), 200);
     }
 
     #[test]

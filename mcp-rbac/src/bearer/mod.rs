@@ -302,11 +302,16 @@ where
                 let scope = audit::Scope::of_extensions(request.extensions());
                 audit::token_rejected(scope, false, &error.to_string(), started);
                 metrics::dpop_proof(error.class());
-                let refusal = if dpop.is_some() {
+                let mut refusal = if dpop.is_some() {
                     challenge.dpop_refused(error)
                 } else {
                     challenge.invalid(&error.to_string())
                 };
+                // With server nonces on, a refusal hands out the nonce to use (RFC 9449 §8).
+                let nonce = dpop.as_ref().and_then(Dpop::fresh_nonce);
+                if let Some(nonce) = nonce.and_then(|n| http::HeaderValue::from_str(&n).ok()) {
+                    refusal.headers_mut().insert(dpop::DPOP_NONCE_HEADER, nonce);
+                }
                 return Ok(drain.answer(request, with_id(refusal)).await);
             }
             match verified {
