@@ -32,3 +32,6 @@ pub mod metrics {}
 
 #[doc = include_str!("../docs/client-ceilings.md")]
 pub mod client_ceilings {}
+
+#[doc = include_str!("../docs/dpop.md")]
+pub mod dpop {}

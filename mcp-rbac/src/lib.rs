@@ -111,7 +111,7 @@ pub mod testkit;
 mod typed;
 pub mod verify;
 
-pub use bearer::BearerAuthLayer;
+pub use bearer::{BearerAuthLayer, DpopMode};
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
 pub use client_policy::{Client, ClientPolicy, ClientPolicyError, DefaultCeiling};
 pub use condition::Denied;

@@ -153,6 +153,9 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     if let Some(addr) = cli.metrics {
         builder = builder.metrics(addr);
     }
+    if let Some(mode) = cli.dpop {
+        builder = builder.dpop(mode.into());
+    }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();
     let server = builder

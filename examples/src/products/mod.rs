@@ -19,5 +19,5 @@ mod verifiers;
 
 pub use app::{start, Running, StartError, Tokens};
 pub use catalog::{Catalog, Counters};
-pub use cli::{Cli, ClientSecret, ListModeFlag, INTROSPECTION_SECRET_ENV};
+pub use cli::{Cli, ClientSecret, DpopFlag, ListModeFlag, INTROSPECTION_SECRET_ENV};
 pub use server::Products;

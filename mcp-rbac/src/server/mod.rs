@@ -58,7 +58,7 @@ pub use listener::{Lingering, DEFAULT_LINGER};
 
 use self::limits::Limits;
 
-use crate::bearer::{BearerAuthLayer, StepUpLayer};
+use crate::bearer::{BearerAuthLayer, Dpop, DpopMode, StepUpLayer};
 use crate::guard::{Listing, ResourceGuard};
 use crate::metadata::ProtectedResource;
 use crate::verify::TokenVerifier;
@@ -225,6 +225,7 @@ pub struct ServerBuilder {
     manifest: Option<Manifest>,
     resource_scopes: Vec<String>,
     step_up: bool,
+    dpop: Option<DpopMode>,
     stateless: bool,
     allowed_hosts: Vec<String>,
     shutdown_timeout: Duration,
@@ -252,6 +253,7 @@ impl ServerBuilder {
             manifest: None,
             resource_scopes: Vec::new(),
             step_up: false,
+            dpop: None,
             stateless: false,
             allowed_hosts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -361,6 +363,15 @@ impl ServerBuilder {
     /// specification's HTTP 403 `insufficient_scope` challenge (needs [`manifest`](Self::manifest)).
     pub fn step_up(mut self, on: bool) -> Self {
         self.step_up = on;
+        self
+    }
+
+    /// Accepts DPoP-bound tokens with their proofs (RFC 9449) beside bearer tokens
+    /// ([`DpopMode::Accept`]), or only them ([`DpopMode::Require`]): proofs must name the resource
+    /// URL, with an `iat` within a minute; the metadata lists the proof algorithms. See the
+    /// [DPoP guide](crate::guides::dpop); [`BearerAuthLayer::dpop`] takes the other settings.
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = Some(mode);
         self
     }
 
@@ -666,7 +677,15 @@ impl ServerBuilder {
             "" => "/".to_owned(),
             path => path.to_owned(),
         };
-        let auth = BearerAuthLayer::new(verifier, &resource);
+        let dpop = self.dpop.map(|mode| Dpop::new(mode, &resource));
+        if let Some(dpop) = &dpop {
+            let required = dpop.mode() == DpopMode::Require;
+            resource = resource.dpop(dpop.algorithm_names(), required);
+        }
+        let mut auth = BearerAuthLayer::new(verifier, &resource);
+        if let Some(dpop) = dpop {
+            auth = auth.dpop(dpop);
+        }
         let listing = self.listing.unwrap_or_default();
         let with_listing = axum::Extension(listing);
         // Request → bearer layer → limits (body, concurrency, timeout) → list mode → step-up → rmcp.
