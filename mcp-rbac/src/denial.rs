@@ -24,6 +24,21 @@ pub fn forbidden(kind: ItemKind, name: &str, required: &str) -> ErrorData {
     )
 }
 
+/// `code` 403 from the server's authorizer: `data` = `{"tool"|"prompt"|"resource": name,
+/// "reason": reason}`, the authorizer's `message`.
+pub fn refused(
+    kind: ItemKind,
+    name: &str,
+    reason: &str,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> ErrorData {
+    ErrorData::new(
+        FORBIDDEN,
+        message,
+        Some(json!({ kind.as_str(): name, "reason": reason })),
+    )
+}
+
 /// `code` 401: nothing authenticated this request (no bearer layer, or a transport without one).
 pub fn unauthenticated() -> ErrorData {
     ErrorData::new(

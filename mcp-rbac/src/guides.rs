@@ -26,3 +26,7 @@ pub mod audit {}
 
 #[doc = include_str!("../docs/metrics.md")]
 pub mod metrics {}
+
+#[cfg(feature = "cedar")]
+#[doc = include_str!("../docs/cedar.md")]
+pub mod cedar {}

@@ -126,6 +126,13 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
 
+    /// Authorize with the Cedar policies in this file instead of the role policy and the tools'
+    /// requirements (`examples/products.cedar` is the equivalent of both, plus an argument
+    /// condition). Checked at start against the server's tools: a policy naming an unknown
+    /// tool or argument stops the server.
+    #[arg(long, value_name = "FILE")]
+    pub cedar: Option<PathBuf>,
+
     /// Seconds a shutdown (Ctrl-C or SIGTERM) waits for requests in flight.
     #[arg(long, value_parser = seconds, default_value = "30")]
     pub shutdown_timeout: Duration,
