@@ -314,7 +314,7 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         (
             &["--manifest", &misspelled, "--policy", &good_policy],
             None,
-            "unknown field `tool`, expected `tools` or `prompts`",
+            "unknown field `tool`, expected one of `tools`, `prompts`, `resources`, `conditions`",
         ),
         (
             &["--manifest", "-", "--policy", &good_policy],

@@ -473,6 +473,7 @@ async fn variables_alone_configure_the_server_and_it_answers_the_role_matrix() {
         "get_product" => serde_json::json!({"id": 2}),
         "delete_product" => serde_json::json!({"id": 3}),
         "create_product" => serde_json::json!({"name": "lamp", "price_cents": 1200}),
+        "update_product" => serde_json::json!({"id": 2, "name": "lamp II"}),
         _ => serde_json::json!({}),
     };
     for role in matrix.roles() {
@@ -493,7 +494,17 @@ async fn variables_alone_configure_the_server_and_it_answers_the_role_matrix() {
             let body = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                                           "params": {"name": tool, "arguments": arguments(tool)}});
             let answer = post(token.clone(), body).await;
-            if matrix.allows(role, ItemKind::Tool, tool) {
+            // `update_product`'s condition refuses a seeded product (no owner) to all but admins.
+            if tool == "update_product"
+                && matrix.allows(role, ItemKind::Tool, tool)
+                && role != "admin"
+            {
+                assert_eq!(answer["error"]["code"], 403, "{role} {tool}: {answer}");
+                assert_eq!(
+                    answer["error"]["data"]["reason"], "not_owner",
+                    "{role} {tool}: {answer}"
+                );
+            } else if matrix.allows(role, ItemKind::Tool, tool) {
                 assert_eq!(
                     answer["result"]["isError"], false,
                     "{role} {tool}: {answer}"

@@ -223,7 +223,9 @@ async fn a_user_may_create_but_not_delete_and_the_denial_is_403() {
     assert_eq!(code, 403);
     assert_eq!(
         data,
-        Some(json!({"tool": "delete_product", "required": "Admin.Write"}))
+        Some(
+            json!({"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"})
+        )
     );
     server.cancel().await.expect("client stops");
 }

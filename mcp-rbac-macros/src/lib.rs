@@ -127,6 +127,7 @@ pub fn prompt_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | :-              | :-                         | :-    |
 /// | `requires`      | requirement                | What the caller needs: `"Perm.Name"`, `any(r, ..)` (one of), `all(r, ..)` (every one), nested freely. Names are exact and case-sensitive. |
 /// | `public`        | flag                       | Every authenticated caller may call the tool. |
+/// | `authorize`     | `Path`                     | An argument condition, `authorize = Self::may_update`: `async fn(&self, &Principal, &Args) -> Result<(), Denied>`, judged after `requires` and the parsing of `Parameters<Args>`, before the body. A tool without `Parameters<..>` cannot name one. |
 /// | `name`          | `String`                   | rmcp: the tool's name. Defaults to the method name. |
 /// | `title`         | `String`                   | rmcp: a human-readable title. |
 /// | `description`   | `Expr`                     | rmcp: the description. Defaults to the method's doc comment. |
@@ -138,6 +139,12 @@ pub fn prompt_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `local`         | flag                       | rmcp: the generated future need not be `Send`. |
 ///
 /// The method may take a `mcp_rbac::Principal` (or `Option<Principal>`) parameter: the caller.
+///
+/// With `authorize = Self::may_update`, the route calls a generated
+/// `__mcp_rbac_authorized_{method}` that receives the method's own parameters, awaits the
+/// condition with the parsed arguments and, if it allows, moves them into the method; a refusal
+/// is a JSON-RPC 403 with the condition's `data.reason`
+/// ([`mcp_rbac::condition`](https://docs.rs/mcp-rbac/latest/mcp_rbac/condition/)).
 #[proc_macro_attribute]
 pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(expand::outside_router(Kind::Tool, attr.into(), item.into()))
@@ -151,6 +158,7 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | :-            | :-          | :-    |
 /// | `requires`    | requirement | What the caller needs: `"Perm.Name"`, `any(r, ..)`, `all(r, ..)`, nested freely. |
 /// | `public`      | flag        | Every authenticated caller may get the prompt. |
+/// | `authorize`   | `Path`      | An argument condition, as for tools. |
 /// | `name`        | `String`    | rmcp: the prompt's name. Defaults to the method name. |
 /// | `title`       | `String`    | rmcp: a human-readable title. |
 /// | `description` | `Expr`      | rmcp: the description. Defaults to the method's doc comment. |

@@ -56,7 +56,7 @@ impl Kind {
 // their "unknown argument" errors, and a unit test holds the README's macro reference to them.
 
 /// Our own keys of a method attribute, `#[tool(..)]` and `#[prompt(..)]` alike.
-pub const METHOD_KEYS: &[&str] = &["requires", "public"];
+pub const METHOD_KEYS: &[&str] = &["requires", "public", "authorize"];
 
 /// rmcp's `#[tool(..)]` keys, passed through untouched.
 pub const TOOL_RMCP_KEYS: &[&str] = &[
@@ -129,6 +129,8 @@ pub struct Item {
     pub fn_ident: Ident,
     /// `requires` / `public`, validated to be present exactly once.
     pub access: Access,
+    /// `authorize = Self::method`: the argument condition, judged after the arguments are parsed.
+    pub authorize: Option<Path>,
     /// The attribute's remaining arguments, handed to rmcp's macro as they were written.
     pub passthrough: TokenStream,
     /// Index of the attribute in the method's attribute list (to replace it in place).

@@ -24,6 +24,17 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
             ),
         );
     }
+    for path in raw.authorize.iter().skip(1) {
+        push(
+            &mut errors,
+            syn::Error::new_spanned(
+                path,
+                format!(
+                    "`authorize` is given more than once on `{fn_ident}`\nhelp: one condition per {attr}: call the other checks from it"
+                ),
+            ),
+        );
+    }
     for span in raw.public.iter().skip(1) {
         push(
             &mut errors,
@@ -68,6 +79,7 @@ pub fn item(kind: Kind, fn_ident: Ident, attr_index: usize, raw: RawItem) -> syn
     Ok(Item {
         fn_ident,
         access,
+        authorize: raw.authorize.into_iter().next(),
         passthrough: raw.passthrough,
         attr_index,
     })

@@ -251,6 +251,33 @@ pub(crate) fn refused(
     scope.emit(record);
 }
 
+/// An argument condition's judgement (`refused`: its reason code), after the static requirement
+/// allowed the call.
+pub(crate) fn judged(
+    scope: Scope<'_>,
+    kind: ItemKind,
+    name: &str,
+    principal: &Principal,
+    condition: &str,
+    refused: Option<&'static str>,
+    started: Instant,
+) {
+    let (decision, reason) = match refused {
+        None => {
+            tracing::debug!(target: "mcp_rbac::audit", decision = "allow", kind = kind.as_str(), name, subject = principal.subject(), condition, request_id = scope.request_id.map(RequestId::as_str));
+            (Decision::Allow, "condition_met")
+        }
+        Some(reason) => {
+            tracing::info!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, subject = principal.subject(), condition, reason, request_id = scope.request_id.map(RequestId::as_str));
+            (Decision::Deny, reason)
+        }
+    };
+    let record = scope
+        .record(Some(principal), decision, reason, started)
+        .map(|r| r.item(kind.as_str(), name, Some(condition)));
+    scope.emit(record);
+}
+
 /// A request for an item with no principal at all (no bearer layer in front).
 pub(crate) fn unauthenticated(scope: Scope<'_>, kind: ItemKind, name: &str) {
     tracing::warn!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, reason = "no principal in request");

@@ -86,7 +86,8 @@ pub enum Verdict {
         /// `reason` and the `reason` label of `mcp_rbac_decisions_total` (a fixed word, so a
         /// caller cannot grow the label set).
         reason: &'static str,
-        /// Said to the caller in the error's `message`: never a secret.
+        /// Said to the caller in the error's `message`, after ``permission denied: tool `name`: ``
+        /// (never a secret).
         message: Cow<'static, str>,
     },
 }

@@ -12,7 +12,8 @@ pub const UNAUTHENTICATED: ErrorCode = ErrorCode(401);
 /// JSON-RPC code for "principal lacks the permission".
 pub const FORBIDDEN: ErrorCode = ErrorCode(403);
 
-/// `code` 403, the item and its canonical requirement in `message` and `data`.
+/// `code` 403, the item and its canonical requirement in `message` and `data`, and
+/// `data.reason` = `missing_permission`.
 pub fn forbidden(kind: ItemKind, name: &str, required: &str) -> ErrorData {
     ErrorData::new(
         FORBIDDEN,
@@ -20,21 +21,16 @@ pub fn forbidden(kind: ItemKind, name: &str, required: &str) -> ErrorData {
             "permission denied: {} `{name}` requires {required}",
             kind.as_str()
         ),
-        Some(json!({ kind.as_str(): name, "required": required })),
+        Some(json!({ kind.as_str(): name, "required": required, "reason": "missing_permission" })),
     )
 }
 
-/// `code` 403 from the server's authorizer: `data` = `{"tool"|"prompt"|"resource": name,
-/// "reason": reason}`, the authorizer's `message`.
-pub fn refused(
-    kind: ItemKind,
-    name: &str,
-    reason: &str,
-    message: impl Into<std::borrow::Cow<'static, str>>,
-) -> ErrorData {
+/// `code` 403 from a rule that sees the call (an argument condition): `data.reason` is the
+/// rule's stable code, `message` its explanation.
+pub fn refused(kind: ItemKind, name: &str, reason: &str, message: &str) -> ErrorData {
     ErrorData::new(
         FORBIDDEN,
-        message,
+        format!("permission denied: {} `{name}`: {message}", kind.as_str()),
         Some(json!({ kind.as_str(): name, "reason": reason })),
     )
 }
@@ -58,6 +54,6 @@ pub(crate) fn unguarded(kind: ItemKind, name: &str) -> ErrorData {
             kind.as_str(),
             kind.as_str()
         ),
-        Some(json!({ kind.as_str(): name, "required": null })),
+        Some(json!({ kind.as_str(): name, "required": null, "reason": "unguarded" })),
     )
 }

@@ -8,6 +8,9 @@ pub mod identity_providers {}
 #[doc = include_str!("../docs/verifiers.md")]
 pub mod verifiers {}
 
+#[doc = include_str!("../docs/conditions.md")]
+pub mod conditions {}
+
 #[doc = include_str!("../docs/step-up.md")]
 pub mod step_up {}
 

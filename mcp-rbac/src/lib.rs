@@ -93,6 +93,7 @@ pub mod bearer;
 #[cfg(feature = "cedar")]
 pub mod cedar;
 pub mod claims;
+pub mod condition;
 pub mod denial;
 mod error;
 pub mod guard;
@@ -114,6 +115,7 @@ pub mod verify;
 
 pub use bearer::BearerAuthLayer;
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
+pub use condition::Denied;
 pub use error::AuthError;
 pub use guard::Listing;
 pub use item::ItemKind;
@@ -133,6 +135,9 @@ pub use verify::{JwtVerifier, TokenVerifier};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::built_once::built_once;
+    pub use crate::guard::condition::{
+        prompt_with_condition, tool_with_condition, ConditionScope, PromptAnswer,
+    };
     pub use crate::guard::handler::{
         call_tool, get_prompt, get_tool, list_prompts, list_tools, list_tools_built_once,
     };

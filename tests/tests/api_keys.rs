@@ -86,7 +86,7 @@ async fn api_keys_map_to_roles_through_the_products_server() {
         Some(&json!({
             "code": 403,
             "message": "permission denied: tool `delete_product` requires Admin.Write",
-            "data": {"tool": "delete_product", "required": "Admin.Write"},
+            "data": {"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"},
         }))
     );
     let reply = guest.call_tool("list_products", json!({})).await;

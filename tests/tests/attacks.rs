@@ -338,7 +338,7 @@ impl Target {
                     reply.json["error"],
                     json!({"code": 403,
                         "message": "permission denied: tool `delete_product` requires Admin.Write",
-                        "data": {"tool": "delete_product", "required": "Admin.Write"}}),
+                        "data": {"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"}}),
                     "{case}: {}",
                     reply.raw
                 );

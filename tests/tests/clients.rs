@@ -12,11 +12,12 @@ use mcp_rbac_tests::clients::{node_with, products_server, python, run, Output};
 use mcp_rbac_tests::proxy::LoopbackProxy;
 use serde_json::{json, Value};
 
-const ALL_TOOLS: [&str; 5] = [
+const ALL_TOOLS: [&str; 6] = [
     "create_product",
     "delete_product",
     "get_product",
     "list_products",
+    "update_product",
     "whoami",
 ];
 const GUEST_TOOLS: [&str; 3] = ["get_product", "list_products", "whoami"];
@@ -127,7 +128,7 @@ async fn python_sdk_sees_filtered_tools_denials_and_the_challenge() {
                 "name": "MCPError",
                 "code": 403,
                 "message": "permission denied: tool `delete_product` requires Admin.Write",
-                "data": {"tool": "delete_product", "required": "Admin.Write"},
+                "data": {"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"},
             }}),
             "{session}"
         );
@@ -182,7 +183,7 @@ async fn typescript_sdk_sees_filtered_tools_denials_and_the_challenge() {
             "name": "McpError",
             "code": 403,
             "message": "MCP error 403: permission denied: tool `delete_product` requires Admin.Write",
-            "data": {"tool": "delete_product", "required": "Admin.Write"},
+            "data": {"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"},
         }}),
         "{report}"
     );

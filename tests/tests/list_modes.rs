@@ -167,7 +167,13 @@ async fn hide_with_requirement_meta_marks_what_it_lists() {
     let tools = user.list_tools().await;
     assert_eq!(
         names(&tools, "tools"),
-        ["create_product", "get_product", "list_products", "whoami"]
+        [
+            "create_product",
+            "get_product",
+            "list_products",
+            "update_product",
+            "whoami"
+        ]
     );
     let access = ProductsAccess::new();
     for (tool, meta) in metas(&tools, "tools", "name") {

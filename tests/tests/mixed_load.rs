@@ -267,7 +267,7 @@ impl Load {
                 let required = ACCESS.requirement(tool);
                 let expected = json!({"code": 403,
                     "message": format!("permission denied: tool `{tool}` requires {required}"),
-                    "data": {"tool": tool, "required": required}});
+                    "data": {"tool": tool, "required": required, "reason": "missing_permission"}});
                 (status == 200 && json["error"] == expected && json.get("result").is_none())
                     .then_some(())
                     .ok_or_else(|| "expected the 403 denial".to_owned())

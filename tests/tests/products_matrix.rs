@@ -37,8 +37,15 @@ fn arguments(tool: &str) -> Value {
         "get_product" => json!({"id": 1}),
         "delete_product" => json!({"id": 3}),
         "create_product" => json!({"name": "Doohickey", "price_cents": 100}),
+        "update_product" => json!({"id": 2, "name": "Gadget II"}),
         _ => json!({}),
     }
+}
+
+/// The reason an argument condition refuses `tool` with [`arguments`] to a caller who passes
+/// its rule: `update_product` on a seeded product (no owner) is for `Admin.Write` only.
+fn condition_refuses(tool: &str, perms: &[String]) -> Option<&'static str> {
+    (tool == "update_product" && !perms.iter().any(|p| p == "Admin.Write")).then_some("not_owner")
 }
 
 async fn start(stateless: bool) -> Running {
@@ -121,7 +128,7 @@ fn assert_denied(reply: &Reply, kind: &str, name: &str) {
     );
     assert_eq!(
         error["data"],
-        json!({kind: name, "required": requirement(name)})
+        json!({kind: name, "required": requirement(name), "reason": "missing_permission"})
     );
 }
 
@@ -152,7 +159,11 @@ async fn walk(stateless: bool) {
 
         for tool in ACCESS.tools() {
             let reply = client.call_tool(tool, arguments(tool)).await;
-            if allowed(tool, perms) {
+            if let (true, Some(reason)) = (allowed(tool, perms), condition_refuses(tool, perms)) {
+                let error = reply.rpc_error().unwrap_or_else(|| panic!("{}", reply.raw));
+                assert_eq!(error["code"], 403, "{} {tool}: {}", caller.name, reply.raw);
+                assert_eq!(error["data"], json!({"tool": tool, "reason": reason}));
+            } else if allowed(tool, perms) {
                 assert_eq!(reply.status, 200, "{} {tool}: {}", caller.name, reply.raw);
                 let result = reply
                     .result()

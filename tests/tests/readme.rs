@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 /// The most lines the README may have.
-const MAX_README_LINES: usize = 450;
+const MAX_README_LINES: usize = 480;
 
 /// Dates that are MCP protocol revisions, not measurements: the README names them in headers
 /// (`MCP-Protocol-Version: 2025-11-25`) and in behaviour that depends on the revision.
@@ -99,7 +99,7 @@ fn link_targets(text: &str) -> Vec<&str> {
 }
 
 #[test]
-fn the_readme_is_a_guide_of_at_most_450_lines() {
+fn the_readme_is_a_guide_of_at_most_480_lines() {
     let lines = read("README.md").lines().count();
     assert!(
         lines <= MAX_README_LINES,

@@ -79,7 +79,7 @@ fn denied(tool: &str, required: &str) -> Value {
     json!({
         "code": 403,
         "message": format!("permission denied: tool `{tool}` requires {required}"),
-        "data": {"tool": tool, "required": required},
+        "data": {"tool": tool, "required": required, "reason": "missing_permission"},
     })
 }
 

@@ -84,7 +84,7 @@ async fn reads_are_checked_before_anything_is_read() {
     assert_eq!(error["code"], 403);
     assert_eq!(
         error["data"],
-        json!({"resource": "products://audit", "required": "Admin.Read"})
+        json!({"resource": "products://audit", "required": "Admin.Read", "reason": "missing_permission"})
     );
     assert!(!reply.raw.contains("runs"), "{}", reply.raw);
     assert_eq!(server.counters.get("resource audit"), 0);

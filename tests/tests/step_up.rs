@@ -173,7 +173,7 @@ async fn what_the_layer_cannot_decide_still_meets_the_guard() {
     assert_eq!(error["code"], 403);
     assert_eq!(
         error["data"],
-        json!({"tool": "delete_product", "required": "Admin.Write"})
+        json!({"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"})
     );
 
     // A batch is not a single call: the layer passes it on, and rmcp refuses it (the 2025-11-25
@@ -237,7 +237,7 @@ async fn without_step_up_a_refusal_is_the_json_rpc_403() {
     assert_eq!(error["code"], 403);
     assert_eq!(
         error["data"],
-        json!({"tool": "delete_product", "required": "Admin.Write"})
+        json!({"tool": "delete_product", "required": "Admin.Write", "reason": "missing_permission"})
     );
     assert_eq!(server.counters.get("delete_product"), 0);
     server.shutdown().await;

@@ -117,7 +117,7 @@ async fn refuses_without_a_token_allows_the_editor_and_denies_the_reader() {
     assert_eq!(denied["error"]["code"], 403, "{denied}");
     assert_eq!(
         denied["error"]["data"],
-        json!({"tool": "delete_note", "required": "Notes.Delete"})
+        json!({"tool": "delete_note", "required": "Notes.Delete", "reason": "missing_permission"})
     );
 
     let whoami = answer(&url, &token("READER"), "whoami", json!({})).await;

@@ -19,10 +19,35 @@ pub struct Product {
     pub price_cents: u64,
 }
 
+/// Who created a product: the issuer and subject of `create_product`'s caller (a subject is
+/// unique only within its issuer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    issuer: Option<String>,
+    subject: String,
+}
+
+impl Owner {
+    /// The owner `caller` would be.
+    pub fn of(caller: &mcp_rbac::Principal) -> Self {
+        Owner {
+            issuer: caller.issuer().map(str::to_owned),
+            subject: caller.subject().to_owned(),
+        }
+    }
+
+    /// Whether `caller` is this owner.
+    pub fn is(&self, caller: &mcp_rbac::Principal) -> bool {
+        self.issuer.as_deref() == caller.issuer() && self.subject == caller.subject()
+    }
+}
+
 /// Shared state of every session of one server.
 #[derive(Clone, Default)]
 pub struct Catalog {
     products: Arc<Mutex<BTreeMap<u64, Product>>>,
+    /// Products created through `create_product`; the seeded ones have no owner.
+    owners: Arc<Mutex<BTreeMap<u64, Owner>>>,
     next_id: Arc<AtomicU64>,
     counters: Arc<Counters>,
 }
@@ -107,9 +132,42 @@ impl Catalog {
         product
     }
 
+    /// Records `owner` as the creator of product `id`.
+    pub(crate) fn set_owner(&self, id: u64, owner: Owner) {
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.insert(id, owner);
+        }
+    }
+
+    /// Who created product `id` (`None`: seeded, or no such product).
+    pub(crate) fn owner(&self, id: u64) -> Option<Owner> {
+        self.owners.lock().ok()?.get(&id).cloned()
+    }
+
+    /// Changes the name and price given; `None` when there is no product `id`.
+    pub(crate) fn update(
+        &self,
+        id: u64,
+        name: Option<String>,
+        price_cents: Option<u64>,
+    ) -> Option<Product> {
+        let mut products = self.products.lock().ok()?;
+        let product = products.get_mut(&id)?;
+        if let Some(name) = name {
+            product.name = name;
+        }
+        if let Some(price_cents) = price_cents {
+            product.price_cents = price_cents;
+        }
+        Some(product.clone())
+    }
+
     pub(crate) fn remove(&self, id: u64) {
         if let Ok(mut products) = self.products.lock() {
             products.remove(&id);
+        }
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.remove(&id);
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use mcp_rbac::guard::{Listing, ResourceGuard};
-use mcp_rbac::Principal;
+use mcp_rbac::{Denied, Principal};
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
     CallToolResult, ContentBlock, ListResourceTemplatesResult, ListResourcesResult,
@@ -17,7 +17,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{Catalog, Product};
+use super::catalog::{Catalog, Owner, Product};
 use super::policy::Perm;
 
 /// The products MCP server (one per session; the catalogue is shared).
@@ -72,6 +72,20 @@ pub struct NewProduct {
     /// Price in cents.
     pub price_cents: u64,
 }
+
+/// Arguments of `update_product`: the product, and the fields to change.
+#[derive(Deserialize, JsonSchema)]
+pub struct ProductUpdate {
+    /// The product's identifier.
+    pub id: u64,
+    /// A new display name.
+    pub name: Option<String>,
+    /// A new price in cents.
+    pub price_cents: Option<u64>,
+}
+
+/// The highest price a caller without `Admin.Write` may set, in cents.
+pub const USER_PRICE_LIMIT_CENTS: u64 = 100_000;
 
 /// Arguments of the `product_brief` prompt (MCP prompt arguments are strings).
 #[derive(Deserialize, JsonSchema)]
@@ -130,10 +144,37 @@ impl Products {
         Self::prompt_router().list_all()
     }
 
-    /// Every tool and prompt with its access rule: what `products --manifest` prints and
-    /// `examples/manifest.json` snapshots.
+    /// Every tool, prompt and resource with its access rule and condition: what
+    /// `products --manifest` prints and `examples/manifest.json` snapshots.
     pub fn manifest() -> mcp_rbac::Manifest {
-        Self::tool_router_manifest().merge(Self::prompt_router_manifest())
+        Self::tool_router_manifest()
+            .merge(Self::prompt_router_manifest())
+            .merge(mcp_rbac::Manifest::from_resources(Self::resources()))
+    }
+
+    /// `update_product`'s condition: `Admin.Write` may change any product to any price; anyone
+    /// else (holding `User.Write`) only the products they created, and to at most
+    /// [`USER_PRICE_LIMIT_CENTS`]. Seeded products have no owner, so only admins change them.
+    async fn may_update(&self, caller: &Principal, update: &ProductUpdate) -> Result<(), Denied> {
+        if caller.has_permission(Perm::AdminWrite.as_str()) {
+            return Ok(());
+        }
+        if update
+            .price_cents
+            .is_some_and(|price| price > USER_PRICE_LIMIT_CENTS)
+        {
+            return Err(Denied::new(
+                "price_above_limit",
+                format!("prices above {USER_PRICE_LIMIT_CENTS} cents need Admin.Write"),
+            ));
+        }
+        match self.catalog.owner(update.id) {
+            Some(owner) if owner.is(caller) => Ok(()),
+            _ => Err(Denied::new(
+                "not_owner",
+                format!("product {} was not created by you", update.id),
+            )),
+        }
     }
 }
 
@@ -169,13 +210,31 @@ impl Products {
     async fn create_product(
         &self,
         Parameters(p): Parameters<NewProduct>,
+        caller: Principal,
     ) -> Result<CallToolResult, ErrorData> {
         self.catalog.hit("create_product");
         let product = self.catalog.insert(p.name, p.price_cents);
+        self.catalog.set_owner(product.id, Owner::of(&caller));
         Ok(CallToolResult::success(vec![ContentBlock::text(format!(
             "product {} created",
             product.id
         ))]))
+    }
+
+    #[tool(
+        requires = any("User.Write", "Admin.Write"),
+        authorize = Self::may_update,
+        description = "Change a product's name or price (your own products, up to 1000.00, unless you hold Admin.Write)"
+    )]
+    async fn update_product(
+        &self,
+        Parameters(update): Parameters<ProductUpdate>,
+    ) -> Result<Json<Product>, String> {
+        self.catalog.hit("update_product");
+        self.catalog
+            .update(update.id, update.name, update.price_cents)
+            .map(Json)
+            .ok_or_else(|| format!("no product {}", update.id))
     }
 
     #[tool(

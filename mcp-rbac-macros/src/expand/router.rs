@@ -1,7 +1,8 @@
 //! `#[mcp_rbac::tool_router]` / `#[mcp_rbac::prompt_router]`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{
     parse_quote, FnArg, GenericArgument, ImplItem, ItemImpl, LitStr, Pat, Path, PathArguments, Type,
 };
@@ -45,6 +46,7 @@ pub(super) fn try_expand(
     }
 
     let mut items = Vec::new();
+    let mut wrappers = Vec::new();
     let mut item_errors: Option<syn::Error> = None;
     for impl_item in &mut item_impl.items {
         let ImplItem::Fn(method) = impl_item else {
@@ -74,11 +76,29 @@ pub(super) fn try_expand(
             );
         }
         let parsed = parse::method_attr(kind, &method.attrs[first])
-            .and_then(|raw| validate::item(kind, method.sig.ident.clone(), first, raw));
+            .and_then(|raw| validate::item(kind, method.sig.ident.clone(), first, raw))
+            .and_then(|item| {
+                let arguments = match &item.authorize {
+                    Some(condition) => {
+                        Some(arguments_position(kind, &item, condition, &method.sig)?)
+                    }
+                    None => None,
+                };
+                Ok((item, arguments))
+            });
         match (parsed, method_errors) {
-            (Ok(item), None) => {
+            (Ok((item, arguments)), None) => {
                 method.attrs[item.attr_index] = rmcp_attribute(kind, &item.passthrough);
                 optional_principal_params(&mut method.sig.inputs);
+                if let (Some(condition), Some(arguments)) = (&item.authorize, arguments) {
+                    wrappers.push(condition_wrapper(
+                        kind,
+                        &item.fn_ident,
+                        condition,
+                        &method.sig,
+                        arguments,
+                    ));
+                }
                 items.push(item);
             }
             (parsed, method_errors) => {
@@ -120,6 +140,7 @@ pub(super) fn try_expand(
 
     // With errors, the router still holds every valid route, so the rest of the program
     // (handlers, calls to `tool_router()`) type-checks and reports nothing more.
+    item_impl.items.extend(wrappers);
     item_impl.items.push(router_fn(kind, &args, &items));
     item_impl
         .items
@@ -165,7 +186,24 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
             Kind::Tool => quote!(guard_tool),
             Kind::Prompt => quote!(guard_prompt),
         };
-        quote! { .with_route(#guard(Self::#attr_fn(), Self::#handler, #access)) }
+        match &item.authorize {
+            None => quote! { .with_route(#guard(Self::#attr_fn(), Self::#handler, #access)) },
+            Some(condition) => {
+                let label = path_text(condition);
+                let with_condition = match kind {
+                    Kind::Tool => quote!(tool_with_condition),
+                    Kind::Prompt => quote!(prompt_with_condition),
+                };
+                let wrapper = wrapper_ident(handler);
+                quote! {
+                    .with_route(#guard(
+                        ::mcp_rbac::__private::#with_condition(Self::#attr_fn(), #label),
+                        Self::#wrapper,
+                        #access,
+                    ))
+                }
+            }
+        }
     });
     let mut doc = vec![
         format!(
@@ -207,6 +245,119 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
                 #set_check
                 ::rmcp::handler::server::router::prompt::PromptRouter::<Self>::new()
                     #(#routes)*
+            }
+        },
+    }
+}
+
+/// `Self::may_update`, as written (for the manifest, the audit record and the 403).
+fn path_text(path: &Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The method the route calls when an item names a condition: rmcp extracts its parameters (the
+/// item's own, then the condition's scope), so the arguments are parsed once, judged, and moved
+/// into the item.
+fn wrapper_ident(item: &syn::Ident) -> syn::Ident {
+    format_ident!("__mcp_rbac_authorized_{}", item)
+}
+
+/// Which parameter holds the arguments (`Parameters<T>`): a condition judges them, so an item
+/// without one cannot name a condition.
+fn arguments_position(
+    kind: Kind,
+    item: &Item,
+    condition: &Path,
+    sig: &syn::Signature,
+) -> syn::Result<usize> {
+    sig.inputs
+        .iter()
+        .filter(|input| matches!(input, FnArg::Typed(_)))
+        .position(|input| match input {
+            FnArg::Typed(pat_type) => match &*pat_type.ty {
+                Type::Path(path) => last_segment_is(&path.path, "Parameters"),
+                _ => false,
+            },
+            FnArg::Receiver(_) => false,
+        })
+        .ok_or_else(|| {
+            syn::Error::new_spanned(
+                condition,
+                format!(
+                    "the condition `{}` judges the arguments of `{}`, but it takes no `Parameters<..>`\nhelp: a {} without arguments needs no condition: `requires = ..` decides who may call it",
+                    path_text(condition),
+                    item.fn_ident,
+                    kind.attr()
+                ),
+            )
+        })
+}
+
+fn condition_wrapper(
+    kind: Kind,
+    item: &syn::Ident,
+    condition: &Path,
+    sig: &syn::Signature,
+    arguments: usize,
+) -> ImplItem {
+    let wrapper = wrapper_ident(item);
+    let types: Vec<&Type> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(pat_type) => Some(&*pat_type.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let params: Vec<syn::Ident> = (0..types.len())
+        .map(|i| format_ident!("__arg{}", i))
+        .collect();
+    let args = &params[arguments];
+    let receiver = sig.receiver().map(|_| quote!(self,));
+    let awaited = sig.asyncness.map(|_| quote!(.await));
+    let call = quote!(Self::#item(#receiver #(#params),*) #awaited);
+    let label = path_text(condition);
+    let judged = quote_spanned! {condition.span()=>
+        __condition.judge(#label, #condition, self, &#args.0)
+    };
+    let doc = format!(
+        " `{item}` behind its argument condition `{label}`: the arguments are parsed once, judged, then moved into `{item}`."
+    );
+    match kind {
+        Kind::Tool => parse_quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            fn #wrapper(
+                &self,
+                #(#params: #types,)*
+                __condition: ::mcp_rbac::__private::ConditionScope,
+            ) -> ::std::pin::Pin<::std::boxed::Box<dyn ::std::future::Future<
+                Output = ::std::result::Result<::rmcp::model::CallToolResponse, ::rmcp::ErrorData>,
+            > + ::std::marker::Send + '_>> {
+                ::std::boxed::Box::pin(async move {
+                    #judged.await?;
+                    ::rmcp::handler::server::tool::IntoCallToolResult::into_call_tool_result(#call)
+                })
+            }
+        },
+        Kind::Prompt => parse_quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            fn #wrapper(
+                &self,
+                #(#params: #types,)*
+                __condition: ::mcp_rbac::__private::ConditionScope,
+            ) -> ::std::pin::Pin<::std::boxed::Box<dyn ::std::future::Future<
+                Output = ::mcp_rbac::__private::PromptAnswer,
+            > + ::std::marker::Send + '_>> {
+                ::std::boxed::Box::pin(async move {
+                    if let ::std::result::Result::Err(denied) = #judged.await {
+                        return ::mcp_rbac::__private::PromptAnswer(::std::result::Result::Err(denied));
+                    }
+                    ::mcp_rbac::__private::PromptAnswer(
+                        ::rmcp::handler::server::prompt::IntoGetPromptResult::into_get_prompt_result(#call),
+                    )
+                })
             }
         },
     }

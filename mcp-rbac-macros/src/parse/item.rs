@@ -17,6 +17,8 @@ pub struct RawItem {
     pub requires: Vec<(Span, Requirement)>,
     /// Span of each `public` flag found.
     pub public: Vec<Span>,
+    /// Each `authorize = path` found (more than one is an error).
+    pub authorize: Vec<syn::Path>,
     /// rmcp's arguments, verbatim, comma-separated.
     pub passthrough: TokenStream,
 }
@@ -27,6 +29,7 @@ pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
         attr: attr.to_token_stream(),
         requires: Vec::new(),
         public: Vec::new(),
+        authorize: Vec::new(),
         passthrough: TokenStream::new(),
     };
     let metas = match &attr.meta {
@@ -81,6 +84,24 @@ pub fn method_attr(kind: Kind, attr: &Attribute) -> syn::Result<RawItem> {
                             "`public` is a bare flag: it takes no value\nhelp: write \
                              `#[{}(public)]` to let every authenticated caller in, or \
                              `requires = \"..\"` to check a permission",
+                            kind.attr()
+                        ),
+                    ),
+                ),
+            },
+            Some("authorize") => match &meta {
+                Meta::NameValue(syn::MetaNameValue {
+                    value: syn::Expr::Path(path),
+                    ..
+                }) if path.qself.is_none() => raw.authorize.push(path.path.clone()),
+                other => push(
+                    &mut errors,
+                    syn::Error::new_spanned(
+                        other,
+                        format!(
+                            "`authorize` names the method that judges the arguments\nhelp: write \
+                             `#[{}(requires = \"..\", authorize = Self::may_update)]`, where \
+                             `may_update` is `async fn(&self, &Principal, &Args) -> Result<(), Denied>`",
                             kind.attr()
                         ),
                     ),

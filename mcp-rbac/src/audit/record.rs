@@ -53,11 +53,13 @@ pub struct DecisionRecord {
     /// ([`Manifest::policy_version`](crate::Manifest::policy_version)).
     pub policy_version: String,
     /// Why, as a stable code: `granted`, `filtered`, `missing_permission`, `no_principal`,
-    /// `no_token`, `invalid_token`, `insufficient_scope`, `foreign_session`.
+    /// `no_token`, `invalid_token`, `insufficient_scope`, `foreign_session`, `condition_met`, or
+    /// an argument condition's own reason code.
     pub reason: &'static str,
     /// The server's id of the HTTP request (also in the answer's `x-request-id` header).
     pub request_id: Option<String>,
-    /// The canonical requirement checked.
+    /// The canonical requirement checked, or for an argument condition its path
+    /// (`Self::may_update`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
     /// For a list: the items shown.

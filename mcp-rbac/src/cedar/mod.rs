@@ -208,21 +208,14 @@ impl Authorizer for CedarAuthorizer {
     fn authorize(&self, query: &Query<'_>) -> Verdict {
         match self.decide(query) {
             Ok(true) => Verdict::Allow,
-            Ok(false) => Verdict::deny(
-                POLICY_DENIED,
-                format!(
-                    "permission denied: the authorization policy does not permit {} `{}`",
-                    query.kind, query.name
-                ),
-            ),
+            Ok(false) => {
+                Verdict::deny(POLICY_DENIED, "the authorization policy does not permit it")
+            }
             Err(error) => {
                 tracing::warn!(target: "mcp_rbac::audit", kind = query.kind.as_str(), name = query.name, error, "Cedar evaluation failed: denied");
                 Verdict::deny(
                     POLICY_ERROR,
-                    format!(
-                        "permission denied: the authorization policy could not be evaluated for {} `{}`",
-                        query.kind, query.name
-                    ),
+                    "the authorization policy could not be evaluated for this call",
                 )
             }
         }

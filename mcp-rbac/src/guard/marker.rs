@@ -10,6 +10,9 @@ use crate::requirement::Access;
 /// The `_meta` key of a route's canonical access rule.
 pub const KEY: &str = "mcp-rbac/access";
 
+/// The `_meta` key of a route's argument condition (its path as written, e.g. `Self::may_update`).
+pub const CONDITION_KEY: &str = "mcp-rbac/condition";
+
 pub(crate) fn set(meta: &mut Option<MetaObject>, access: &Access) {
     meta.get_or_insert_with(MetaObject::new).0.insert(
         KEY.to_owned(),
@@ -17,8 +20,16 @@ pub(crate) fn set(meta: &mut Option<MetaObject>, access: &Access) {
     );
 }
 
+pub(crate) fn set_condition(meta: &mut Option<MetaObject>, condition: &str) {
+    meta.get_or_insert_with(MetaObject::new).0.insert(
+        CONDITION_KEY.to_owned(),
+        serde_json::Value::String(condition.to_owned()),
+    );
+}
+
 fn take(meta: &mut Option<MetaObject>) -> Option<Access> {
     let object = meta.as_mut()?;
+    object.0.remove(CONDITION_KEY);
     let value = object.0.remove(KEY)?;
     if object.0.is_empty() {
         *meta = None;
@@ -44,6 +55,16 @@ pub fn access_of_tool(tool: &Tool) -> Option<Access> {
 /// The access rule of a prompt definition from a guarded router (`None`: not guarded).
 pub fn access_of_prompt(prompt: &Prompt) -> Option<Access> {
     peek(&prompt.meta)
+}
+
+/// The argument condition of a tool definition from a guarded router, if it names one.
+pub fn condition_of_tool(tool: &Tool) -> Option<&str> {
+    tool.meta.as_ref()?.0.get(CONDITION_KEY)?.as_str()
+}
+
+/// The argument condition of a prompt definition from a guarded router, if it names one.
+pub fn condition_of_prompt(prompt: &Prompt) -> Option<&str> {
+    prompt.meta.as_ref()?.0.get(CONDITION_KEY)?.as_str()
 }
 
 /// Removes the marker, returning the rule.

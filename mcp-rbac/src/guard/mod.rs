@@ -4,6 +4,7 @@
 //! rmcp routes by hand, go through a [`ResourceGuard`].
 
 pub(crate) mod built_once;
+pub(crate) mod condition;
 pub(crate) mod handler;
 mod listing;
 mod marker;
@@ -25,7 +26,7 @@ use crate::principal::{principal_from_context, Principal};
 use crate::requirement::Access;
 
 pub use listing::{ListMode, Listing, ALLOWED_KEY, REQUIRES_KEY};
-pub use marker::{access_of_prompt, access_of_tool};
+pub use marker::{access_of_prompt, access_of_tool, condition_of_prompt, condition_of_tool};
 pub use resource::ResourceGuard;
 pub use route::{guard_prompt, guard_tool};
 
@@ -95,7 +96,7 @@ impl Gate {
                         started,
                     );
                     counted(Decision::Deny, reason);
-                    return Err(denial::refused(self.kind, &self.name, reason, message));
+                    return Err(denial::refused(self.kind, &self.name, reason, &message));
                 }
             }
         }

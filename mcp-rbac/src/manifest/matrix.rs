@@ -1,4 +1,4 @@
-//! The role × tool matrix: a [`Manifest`] crossed with a [`RolePolicy`], rendered for review.
+//! The role × item matrix: a [`Manifest`] crossed with a [`RolePolicy`], rendered for review.
 
 use std::collections::BTreeMap;
 
@@ -17,12 +17,14 @@ pub struct MatrixError {
     source: ParseRequirementError,
 }
 
-/// Which role may call which tool and prompt, under one role policy.
+/// Which role may call which tool and prompt and read which resource, under one role policy.
 ///
 /// A role may call an item when the permissions the policy gives it (inheritance and `Prefix.*`
 /// wildcards included) meet the item's rule; `public` items are open to every role (callers still
 /// authenticate); `unguarded` items to none (the guard refuses them). Permissions a token carries
-/// directly or as scopes are outside the policy and so outside the matrix.
+/// directly or as scopes are outside the policy and so outside the matrix. An item with an
+/// argument condition shows it beside its rule: a `✓` there says the role passes the rule, and
+/// the condition still judges each call's arguments.
 ///
 /// ```
 /// use mcp_rbac::{AccessMatrix, ItemKind, Manifest, RolePolicy};
@@ -49,7 +51,7 @@ pub struct MatrixError {
 pub struct AccessMatrix {
     /// Column order: the policy's roles, sorted by name.
     roles: Vec<String>,
-    /// Tools, then prompts, each sorted by name (the manifest's order).
+    /// Tools, then prompts, then resources, each sorted by name (the manifest's order).
     rows: Vec<Row>,
 }
 
@@ -58,6 +60,8 @@ struct Row {
     kind: ItemKind,
     name: String,
     rule: String,
+    /// The argument condition, if the item names one.
+    condition: Option<String>,
     /// One entry per role, in column order.
     allowed: Vec<bool>,
 }
@@ -66,6 +70,8 @@ struct Row {
 #[derive(serde::Serialize)]
 struct JsonRow<'a> {
     requires: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition: Option<&'a str>,
     allowed: Vec<&'a str>,
 }
 
@@ -74,6 +80,8 @@ struct JsonMatrix<'a> {
     roles: &'a [String],
     tools: BTreeMap<&'a str, JsonRow<'a>>,
     prompts: BTreeMap<&'a str, JsonRow<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    resources: BTreeMap<&'a str, JsonRow<'a>>,
 }
 
 impl AccessMatrix {
@@ -94,6 +102,12 @@ impl AccessMatrix {
                     .prompts
                     .iter()
                     .map(|(name, rule)| (ItemKind::Prompt, name, rule)),
+            )
+            .chain(
+                manifest
+                    .resources
+                    .iter()
+                    .map(|(uri, rule)| (ItemKind::Resource, uri, rule)),
             );
         let mut rows = Vec::new();
         for (kind, name, rule) in items {
@@ -111,10 +125,16 @@ impl AccessMatrix {
                     Some(Access::Requires(req)) => req.is_met_by(permissions),
                 })
                 .collect();
+            let condition = match kind {
+                ItemKind::Tool => manifest.conditions.tools.get(name),
+                ItemKind::Prompt => manifest.conditions.prompts.get(name),
+                ItemKind::Resource => None,
+            };
             rows.push(Row {
                 kind,
                 name: name.clone(),
                 rule: rule.clone(),
+                condition: condition.cloned(),
                 allowed,
             });
         }
@@ -126,8 +146,8 @@ impl AccessMatrix {
         &self.roles
     }
 
-    /// Whether `role` may call the tool or prompt `name`; `false` for an unknown role or item
-    /// (resources are not in a manifest).
+    /// Whether `role` may call the tool or prompt `name` (or read the resource whose URI or
+    /// template is `name`); `false` for an unknown role or item.
     pub fn allows(&self, role: &str, kind: ItemKind, name: &str) -> bool {
         let Some(column) = self.roles.iter().position(|r| r == role) else {
             return false;
@@ -148,8 +168,8 @@ impl AccessMatrix {
             .collect()
     }
 
-    /// A GitHub-flavoured Markdown table: one row per tool then per prompt, with its rule, and
-    /// one column per role, `✓` where the role may call the item. Ordering is by name
+    /// A GitHub-flavoured Markdown table: one row per tool, prompt and resource, with its rule
+    /// (and argument condition), and one column per role, `✓` where the role may call the item. Ordering is by name
     /// throughout, so the same inputs give the same bytes and a changed permission is a
     /// one-line diff.
     pub fn to_markdown(&self) -> String {
@@ -161,11 +181,14 @@ impl AccessMatrix {
         out.push_str(&":---:|".repeat(self.roles.len()));
         out.push('\n');
         for row in &self.rows {
+            let requires = match &row.condition {
+                Some(condition) => format!("{} if {}", code_span(&row.rule), code_span(condition)),
+                None => code_span(&row.rule),
+            };
             out.push_str(&format!(
-                "| {} {} | {} |",
+                "| {} {} | {requires} |",
                 row.kind,
                 code_span(&row.name),
-                code_span(&row.rule)
             ));
             for allowed in &row.allowed {
                 out.push_str(if *allowed { " ✓ |" } else { "  |" });
@@ -175,17 +198,20 @@ impl AccessMatrix {
         out
     }
 
-    /// Pretty JSON: `{"roles": [..], "tools": {name: {"requires": rule, "allowed": [role, ..]}},
-    /// "prompts": {..}}`, keys sorted.
+    /// Pretty JSON: `{"roles": [..], "tools": {name: {"requires": rule, "condition": path,
+    /// "allowed": [role, ..]}}, "prompts": {..}, "resources": {..}}`, keys sorted; `condition`
+    /// and `resources` only when there are some.
     pub fn to_json(&self) -> String {
         let mut matrix = JsonMatrix {
             roles: &self.roles,
             tools: BTreeMap::new(),
             prompts: BTreeMap::new(),
+            resources: BTreeMap::new(),
         };
         for row in &self.rows {
             let json = JsonRow {
                 requires: &row.rule,
+                condition: row.condition.as_deref(),
                 allowed: self
                     .roles
                     .iter()
@@ -197,8 +223,7 @@ impl AccessMatrix {
             match row.kind {
                 ItemKind::Tool => matrix.tools.insert(&row.name, json),
                 ItemKind::Prompt => matrix.prompts.insert(&row.name, json),
-                // A manifest lists tools and prompts only.
-                ItemKind::Resource => None,
+                ItemKind::Resource => matrix.resources.insert(&row.name, json),
             };
         }
         serde_json::to_string_pretty(&matrix).unwrap_or_default()
@@ -269,6 +294,7 @@ mod tests {
         Manifest {
             tools: map(tools),
             prompts: map(prompts),
+            ..Manifest::default()
         }
     }
 

@@ -1,5 +1,6 @@
-//! The permission surface of a server as data: every tool and prompt with its access rule, and
-//! ([`AccessMatrix`]) which role of a [`RolePolicy`](crate::RolePolicy) may call each of them.
+//! The permission surface of a server as data: every tool, prompt and resource with its access
+//! rule and argument condition, and ([`AccessMatrix`]) which role of a
+//! [`RolePolicy`](crate::RolePolicy) may call each of them.
 
 mod matrix;
 
@@ -9,12 +10,15 @@ use std::fmt;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 
-use crate::guard::{access_of_prompt, access_of_tool};
+use crate::guard::{
+    access_of_prompt, access_of_tool, condition_of_prompt, condition_of_tool, ResourceGuard,
+};
 
 pub use matrix::{AccessMatrix, MatrixError};
 
-/// Item name → canonical access rule (`public`, `Admin.Write`, `any(A, B)`, …), for tools and
-/// prompts. Items no guard wrapped show as `unguarded` (and are refused at call time).
+/// Item name → canonical access rule (`public`, `Admin.Write`, `any(A, B)`, …), for tools,
+/// prompts and resources, and the argument condition each tool or prompt names. Items no guard
+/// wrapped show as `unguarded` (and are refused at call time).
 ///
 /// Every `#[mcp_rbac::tool_router]` writes a `{router}_manifest()` function returning one. It
 /// serializes to JSON and reads back, so a command can review a manifest another program printed:
@@ -39,6 +43,31 @@ pub struct Manifest {
     /// Prompt name → rule.
     #[serde(default)]
     pub prompts: BTreeMap<String, String>,
+    /// Resource URI or URI template → rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+    /// The argument conditions (`authorize = ..`) tools and prompts name, checked after their
+    /// rule and the parsing of their arguments.
+    #[serde(default, skip_serializing_if = "Conditions::is_empty")]
+    pub conditions: Conditions,
+}
+
+/// Item name → the path of its argument condition as written (`Self::may_update`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// Tool name → condition.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, String>,
+    /// Prompt name → condition.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompts: BTreeMap<String, String>,
+}
+
+impl Conditions {
+    fn is_empty(&self) -> bool {
+        self.tools.is_empty() && self.prompts.is_empty()
+    }
 }
 
 /// The rule of an item no guard wrapped: nobody may call it.
@@ -47,35 +76,50 @@ pub(crate) const UNGUARDED: &str = "unguarded";
 impl Manifest {
     /// The tools of a router.
     pub fn from_tools<S: Send + Sync + 'static>(router: &ToolRouter<S>) -> Self {
-        let tools = router
-            .list_all()
-            .iter()
-            .map(|t| {
-                let rule =
-                    access_of_tool(t).map_or_else(|| UNGUARDED.to_owned(), |a| a.to_string());
-                (t.name.to_string(), rule)
-            })
-            .collect();
-        Manifest {
-            tools,
-            prompts: BTreeMap::new(),
+        let mut manifest = Manifest::default();
+        for tool in router.list_all() {
+            let rule =
+                access_of_tool(&tool).map_or_else(|| UNGUARDED.to_owned(), |a| a.to_string());
+            if let Some(condition) = condition_of_tool(&tool) {
+                let condition = condition.to_owned();
+                manifest
+                    .conditions
+                    .tools
+                    .insert(tool.name.to_string(), condition);
+            }
+            manifest.tools.insert(tool.name.to_string(), rule);
         }
+        manifest
     }
 
     /// The prompts of a router.
     pub fn from_prompts<S: Send + Sync + 'static>(router: &PromptRouter<S>) -> Self {
-        let prompts = router
-            .list_all()
-            .iter()
-            .map(|p| {
-                let rule =
-                    access_of_prompt(p).map_or_else(|| UNGUARDED.to_owned(), |a| a.to_string());
-                (p.name.clone(), rule)
-            })
+        let mut manifest = Manifest::default();
+        for prompt in router.list_all() {
+            let rule =
+                access_of_prompt(&prompt).map_or_else(|| UNGUARDED.to_owned(), |a| a.to_string());
+            if let Some(condition) = condition_of_prompt(&prompt) {
+                let condition = condition.to_owned();
+                manifest
+                    .conditions
+                    .prompts
+                    .insert(prompt.name.clone(), condition);
+            }
+            manifest.prompts.insert(prompt.name, rule);
+        }
+        manifest
+    }
+
+    /// The resources and resource templates of a guard.
+    pub fn from_resources(guard: &ResourceGuard) -> Self {
+        let resources = guard
+            .rules()
+            .into_iter()
+            .map(|(uri, access)| (uri.to_owned(), access.to_string()))
             .collect();
         Manifest {
-            tools: BTreeMap::new(),
-            prompts,
+            resources,
+            ..Manifest::default()
         }
     }
 
@@ -83,6 +127,9 @@ impl Manifest {
     pub fn merge(mut self, other: Manifest) -> Self {
         self.tools.extend(other.tools);
         self.prompts.extend(other.prompts);
+        self.resources.extend(other.resources);
+        self.conditions.tools.extend(other.conditions.tools);
+        self.conditions.prompts.extend(other.conditions.prompts);
         self
     }
 
@@ -108,7 +155,8 @@ impl Manifest {
         crate::audit::hex(&digest.as_ref()[..16])
     }
 
-    /// Pretty JSON: `{"tools": {name: rule}, "prompts": {name: rule}}`.
+    /// Pretty JSON: `{"tools": {name: rule}, "prompts": {name: rule}, "resources": {uri: rule},
+    /// "conditions": {"tools": {name: condition}, "prompts": {..}}}` (the last two when not empty).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
@@ -121,13 +169,23 @@ impl Manifest {
 }
 
 impl fmt::Display for Manifest {
-    /// One line per item: `tool list_products: Guest.Read`.
+    /// One line per item: `tool list_products: Guest.Read`, `tool update_product:
+    /// any(User.Write, Admin.Write) if Self::may_update`, `resource products://audit: Admin.Read`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line = |f: &mut fmt::Formatter<'_>, kind, name, rule, condition: Option<&String>| {
+            match condition {
+                Some(condition) => writeln!(f, "{kind} {name}: {rule} if {condition}"),
+                None => writeln!(f, "{kind} {name}: {rule}"),
+            }
+        };
         for (name, rule) in &self.tools {
-            writeln!(f, "tool {name}: {rule}")?;
+            line(f, "tool", name, rule, self.conditions.tools.get(name))?;
         }
         for (name, rule) in &self.prompts {
-            writeln!(f, "prompt {name}: {rule}")?;
+            line(f, "prompt", name, rule, self.conditions.prompts.get(name))?;
+        }
+        for (uri, rule) in &self.resources {
+            line(f, "resource", uri, rule, None)?;
         }
         Ok(())
     }
@@ -141,7 +199,7 @@ mod tests {
     fn manifest(rule: &str) -> Manifest {
         Manifest {
             tools: BTreeMap::from([("delete".to_owned(), rule.to_owned())]),
-            prompts: BTreeMap::new(),
+            ..Manifest::default()
         }
     }
 

@@ -1,0 +1,154 @@
+//! Running an item's argument condition (`authorize = Self::method`) between rmcp's parsing of
+//! the arguments and the body. The generated wrapper takes a [`ConditionScope`] as its last
+//! extractor: the principal and what the decision's record needs, taken from the request once.
+
+use std::time::Instant;
+
+use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
+use rmcp::handler::server::prompt::PromptContext;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{Prompt, Tool};
+use rmcp::ErrorData;
+
+use super::marker;
+use crate::audit;
+use crate::condition::{Condition, Denied};
+use crate::denial;
+use crate::item::ItemKind;
+use crate::metrics::{self, Decision};
+use crate::principal::{principal_from_context, Principal};
+
+/// What an argument condition is judged with: the caller, and the item and request its
+/// decision is recorded under.
+pub struct ConditionScope {
+    kind: ItemKind,
+    name: String,
+    principal: Principal,
+    audit: Option<audit::Audit>,
+    request_id: Option<audit::RequestId>,
+    jsonrpc_id: rmcp::model::RequestId,
+}
+
+impl ConditionScope {
+    fn of_request(
+        kind: ItemKind,
+        name: &str,
+        context: &rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<Self, ErrorData> {
+        // The route's guard let the call through, so a principal is there; without one the
+        // answer is the guard's own.
+        let principal = principal_from_context(context)
+            .cloned()
+            .ok_or_else(denial::unauthenticated)?;
+        let scope = audit::Scope::of_request(context);
+        Ok(ConditionScope {
+            kind,
+            name: name.to_owned(),
+            principal,
+            audit: scope.audit.cloned(),
+            request_id: scope.request_id.cloned(),
+            jsonrpc_id: context.id.clone(),
+        })
+    }
+
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Judges `arguments` with `condition` (its path as written is `label`) and records the
+    /// decision: on a refusal, the JSON-RPC 403 with the condition's reason, and the body must
+    /// not run. A function of the wrong shape is refused here, when the server compiles.
+    pub async fn judge<'a, S, A, C>(
+        &'a self,
+        label: &'static str,
+        condition: C,
+        server: &'a S,
+        arguments: &'a A,
+    ) -> Result<(), ErrorData>
+    where
+        C: Condition<'a, S, A>,
+    {
+        let verdict = condition.judge(server, &self.principal, arguments);
+        let started = Instant::now();
+        let counted_from = metrics::start();
+        let outcome = verdict.await;
+        let scope = audit::Scope {
+            audit: self.audit.as_ref(),
+            request_id: self.request_id.as_ref(),
+            jsonrpc_id: Some(&self.jsonrpc_id),
+        };
+        let reason = outcome.as_ref().err().map(Denied::reason);
+        audit::judged(
+            scope,
+            self.kind,
+            &self.name,
+            &self.principal,
+            label,
+            reason,
+            started,
+        );
+        match outcome {
+            Ok(()) => {
+                metrics::decision(
+                    self.kind.as_str(),
+                    &self.name,
+                    Decision::Allow,
+                    "condition_met",
+                    counted_from,
+                );
+                Ok(())
+            }
+            Err(denied) => {
+                metrics::decision(
+                    self.kind.as_str(),
+                    &self.name,
+                    Decision::Deny,
+                    denied.reason(),
+                    counted_from,
+                );
+                Err(denial::refused(
+                    self.kind,
+                    &self.name,
+                    denied.reason(),
+                    denied.message(),
+                ))
+            }
+        }
+    }
+}
+
+impl<S> FromContextPart<ToolCallContext<'_, S>> for ConditionScope {
+    fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
+        let name = context.name.clone();
+        ConditionScope::of_request(ItemKind::Tool, &name, context.as_request_context())
+    }
+}
+
+impl<S> FromContextPart<PromptContext<'_, S>> for ConditionScope {
+    fn from_context_part(context: &mut PromptContext<'_, S>) -> Result<Self, ErrorData> {
+        let name = context.name.clone();
+        ConditionScope::of_request(ItemKind::Prompt, &name, context.as_request_context())
+    }
+}
+
+/// The tool definition, marked with the name of its condition (for the manifest).
+pub fn tool_with_condition(mut tool: Tool, condition: &'static str) -> Tool {
+    marker::set_condition(&mut tool.meta, condition);
+    tool
+}
+
+/// The prompt definition, marked with the name of its condition (for the manifest).
+pub fn prompt_with_condition(mut prompt: Prompt, condition: &'static str) -> Prompt {
+    marker::set_condition(&mut prompt.meta, condition);
+    prompt
+}
+
+/// The answer of a prompt behind a condition, as rmcp expects a prompt's output.
+pub struct PromptAnswer(pub Result<rmcp::model::GetPromptResponse, ErrorData>);
+
+impl rmcp::handler::server::prompt::IntoGetPromptResult for PromptAnswer {
+    fn into_get_prompt_result(self) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        self.0
+    }
+}
