@@ -78,7 +78,6 @@ pub enum CedarError {
 /// server's tools, prompts and resources, and checked for names the server does not have.
 pub struct CedarAuthorizer {
     policies: PolicySet,
-    schema: Schema,
     schema_source: Value,
     actions: [EntityUid; 3],
     tool_fields: Fields,
@@ -143,16 +142,12 @@ impl CedarAuthorizer {
             (Some(fields), Some(arguments)) => context_of(fields, arguments)?,
             _ => Context::empty(),
         };
-        let request = Request::new(
-            principal.uid(),
-            action.clone(),
-            resource,
-            context,
-            Some(&self.schema),
-        )
-        .map_err(|e| e.to_string())?;
-        let entities =
-            Entities::from_entities([principal], Some(&self.schema)).map_err(|e| e.to_string())?;
+        // Not validated against the schema again per request: the context holds only
+        // arguments converted to their schema types, and the principal only its fixed
+        // attributes (validating both each time costs most of a decision).
+        let request = Request::new(principal.uid(), action.clone(), resource, context, None)
+            .map_err(|e| e.to_string())?;
+        let entities = Entities::from_entities([principal], None).map_err(|e| e.to_string())?;
         let response = self
             .authorizer
             .is_authorized(&request, &self.policies, &entities);
@@ -339,7 +334,6 @@ impl CedarAuthorizerBuilder {
         }
         Ok(CedarAuthorizer {
             policies,
-            schema,
             schema_source: generated.json,
             actions: [
                 uid("Action", "call_tool"),
