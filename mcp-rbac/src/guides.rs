@@ -35,3 +35,7 @@ pub mod client_ceilings {}
 
 #[doc = include_str!("../docs/dpop.md")]
 pub mod dpop {}
+
+#[cfg(feature = "cedar")]
+#[doc = include_str!("../docs/cedar.md")]
+pub mod cedar {}

@@ -88,7 +88,10 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod authorizer;
 pub mod bearer;
+#[cfg(feature = "cedar")]
+pub mod cedar;
 pub mod claims;
 mod client_policy;
 pub mod condition;

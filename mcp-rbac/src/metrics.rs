@@ -18,8 +18,10 @@
 //! `kind` is `tool`, `prompt`, `resource`, `list` (a `tools/list` or `prompts/list` request) or
 //! `session`; `name` is the item's registered name (`unknown` for a name no route has, so a
 //! caller cannot grow the label set); `decision` is `allow` or `deny`; `reason` is `granted`,
-//! `missing_permission`, `client_ceiling` (the user holds it, a client ceiling refuses it), `no_principal`, `unguarded`, `insufficient_scope` or
-//! `foreign_session`. `outcome` is `valid` or the refusal's class ([`refusal_class`]); `algorithm`
+//! `missing_permission`, `client_ceiling` (the user holds it, a client ceiling refuses it),
+//! `no_principal`, `unguarded`, `insufficient_scope`, `foreign_session`, an argument condition's
+//! code, or the reason code of the server's [authorizer](crate::authorizer) (`policy_denied`,
+//! `policy_error` for Cedar). `outcome` is `valid` or the refusal's class ([`refusal_class`]); `algorithm`
 //! is the JWS `alg` a token's header names, from the fixed list of supported algorithms, else
 //! `unknown`. No label ever holds a token, a subject or a claim value. The `metrics` guide
 //! (`mcp-rbac/docs/metrics.md`) has the same table for operators.

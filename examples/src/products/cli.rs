@@ -130,6 +130,12 @@ pub struct Cli {
     /// only them (`require`: plain Bearer tokens are refused).
     #[arg(long, value_enum, value_name = "MODE")]
     pub dpop: Option<DpopFlag>,
+    /// Authorize with the Cedar policies in this file instead of the role policy and the tools'
+    /// requirements (`examples/products.cedar` is the equivalent of both, plus an argument
+    /// condition). Checked at start against the server's tools: a policy naming an unknown
+    /// tool or argument stops the server.
+    #[arg(long, value_name = "FILE")]
+    pub cedar: Option<PathBuf>,
 
     /// Seconds a shutdown (Ctrl-C or SIGTERM) waits for requests in flight.
     #[arg(long, value_parser = seconds, default_value = "30")]

@@ -58,6 +58,7 @@ pub use listener::{Lingering, DEFAULT_LINGER};
 
 use self::limits::Limits;
 
+use crate::authorizer::{Authorization, Authorizer, Placement};
 use crate::bearer::{BearerAuthLayer, Dpop, DpopMode, StepUpLayer};
 use crate::guard::{Listing, ResourceGuard};
 use crate::metadata::ProtectedResource;
@@ -222,6 +223,7 @@ pub struct ServerBuilder {
     role_policy: Option<PolicySource>,
     client_policy: Option<ClientPolicySource>,
     listing: Option<Listing>,
+    authorization: Option<Authorization>,
     manifest: Option<Manifest>,
     resource_scopes: Vec<String>,
     step_up: bool,
@@ -250,6 +252,7 @@ impl ServerBuilder {
             role_policy: None,
             client_policy: None,
             listing: None,
+            authorization: None,
             manifest: None,
             resource_scopes: Vec::new(),
             step_up: false,
@@ -341,6 +344,30 @@ impl ServerBuilder {
     /// `listing = …` (default: hidden).
     pub fn list_mode(mut self, listing: Listing) -> Self {
         self.listing = Some(listing);
+        self
+    }
+
+    /// A policy engine consulted on every call, prompt and resource read (with the call's
+    /// arguments) and for every listed item (without), after the item's requirement holds: both
+    /// must allow. See [`crate::authorizer`].
+    pub fn authorizer(mut self, authorizer: impl Authorizer) -> Self {
+        self.authorization = Some(Authorization {
+            authorizer: std::sync::Arc::new(authorizer),
+            placement: Placement::Beside,
+        });
+        self
+    }
+
+    /// A policy engine that decides alone: the items' requirements (`requires`, `public`) are
+    /// not checked, and the role policy grants nothing the engine does not read. For a
+    /// deployment whose policy file (e.g. Cedar) replaces the role policy and the requirements;
+    /// it must permit every item it should serve, public ones included. The manifest and
+    /// step-up still show the code's requirements.
+    pub fn authorizer_replacing_requirements(mut self, authorizer: impl Authorizer) -> Self {
+        self.authorization = Some(Authorization {
+            authorizer: std::sync::Arc::new(authorizer),
+            placement: Placement::Replacing,
+        });
         self
     }
 
@@ -688,7 +715,9 @@ impl ServerBuilder {
         }
         let listing = self.listing.unwrap_or_default();
         let with_listing = axum::Extension(listing);
-        // Request → bearer layer → limits (body, concurrency, timeout) → list mode → step-up → rmcp.
+        let mcp = axum::Extension(self.authorization).layer(mcp);
+        // Request → bearer layer → limits (body, concurrency, timeout) → list mode → step-up →
+        // authorizer → rmcp.
         let endpoint = match (self.step_up, &self.manifest) {
             (true, Some(manifest)) => {
                 // Inside the bearer layer: it needs the verified principal.
