@@ -264,3 +264,71 @@ fn the_roles_named_are_listed_and_the_schema_is_shown() {
         json!({"type": "String", "required": false})
     );
 }
+
+/// Every principal attribute a policy reads is built, whatever else the policies read; a policy
+/// without a resource in its scope also decides items the server does not list, and one without
+/// an action decides every kind.
+#[test]
+fn every_attribute_read_is_built_and_unscoped_policies_apply_everywhere() {
+    let cedar = build(
+        r#"
+permit (principal, action == Action::"call_tool", resource)
+when {
+  principal.sub == "alice" && principal has iss && principal.iss == "https://issuer.example" &&
+  principal.scopes.contains("products") && principal.roles.contains("user")
+};
+
+permit (principal, action == Action::"get_prompt", resource);
+
+forbid (principal, action, resource) when { principal.sub == "mallory" };
+"#,
+    )
+    .expect("valid policies");
+    let alice = Principal::builder("alice")
+        .issuer("https://issuer.example")
+        .roles(["user"])
+        .scopes(["products"])
+        .build();
+    let tool = ItemKind::Tool;
+    assert_eq!(decide(&cedar, &alice, tool, "whoami", None), Verdict::Allow);
+    assert_eq!(
+        decide(&cedar, &alice, tool, "not_a_listed_tool", None),
+        Verdict::Allow
+    );
+    assert_eq!(
+        decide(&cedar, &alice, ItemKind::Prompt, "product_brief", None),
+        Verdict::Allow
+    );
+    let no_scope = Principal::builder("alice")
+        .issuer("https://issuer.example")
+        .roles(["user"])
+        .build();
+    assert_eq!(
+        reason(&decide(&cedar, &no_scope, tool, "whoami", None)),
+        Some(POLICY_DENIED)
+    );
+    let no_issuer = Principal::builder("alice")
+        .roles(["user"])
+        .scopes(["products"])
+        .build();
+    assert_eq!(
+        reason(&decide(&cedar, &no_issuer, tool, "whoami", None)),
+        Some(POLICY_DENIED)
+    );
+    let mallory = Principal::builder("mallory")
+        .issuer("https://issuer.example")
+        .roles(["user"])
+        .scopes(["products"])
+        .build();
+    for (kind, name) in [
+        (tool, "whoami"),
+        (tool, "not_a_listed_tool"),
+        (ItemKind::Prompt, "product_brief"),
+    ] {
+        assert_eq!(
+            reason(&decide(&cedar, &mallory, kind, name, None)),
+            Some(POLICY_DENIED),
+            "{name}"
+        );
+    }
+}

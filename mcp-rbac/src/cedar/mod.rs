@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
-    RestrictedExpression, Schema, ValidationMode, Validator,
+    ActionConstraint, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, ResourceConstraint, RestrictedExpression, Schema, ValidationMode,
+    Validator,
 };
 use rmcp::model::{JsonObject, Prompt, Tool};
 use serde_json::Value;
@@ -80,11 +81,35 @@ pub struct CedarAuthorizer {
     policies: PolicySet,
     schema_source: Value,
     actions: [EntityUid; 3],
+    /// Per action (tool, prompt, resource): the policies whose scope can match a request for an
+    /// item the server does not list (no `resource ==` naming one)…
+    by_action: [PolicySet; 3],
+    /// …and, per listed item, the policies whose scope can match a request for it. A policy whose
+    /// scope names another action or item cannot apply (its scope is false, and `&&` stops
+    /// there without error), so leaving it out changes neither the decision nor the errors.
+    by_item: [HashMap<String, PolicySet>; 3],
+    resource_types: [EntityTypeName; 3],
+    user_type: EntityTypeName,
+    role_type: EntityTypeName,
+    /// The principal attributes some policy may read: an attribute name no policy mentions
+    /// (as `x.name` or `x has name`, on any expression) is not built.
+    read: PrincipalReads,
     tool_fields: Fields,
     prompt_fields: Fields,
-    string_claims: Vec<String>,
     roles: Vec<String>,
     authorizer: cedar_policy::Authorizer,
+}
+
+/// Which of the principal's attributes the policies mention.
+#[derive(Debug, Default)]
+struct PrincipalReads {
+    sub: bool,
+    iss: bool,
+    permissions: bool,
+    roles: bool,
+    scopes: bool,
+    /// The string claims read, with their attribute names.
+    claims: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for CedarAuthorizer {
@@ -131,13 +156,20 @@ impl CedarAuthorizer {
     }
 
     fn decide(&self, query: &Query<'_>) -> Result<bool, String> {
-        let (action, resource_type, fields) = match query.kind {
-            ItemKind::Tool => (&self.actions[0], "Tool", Some(&self.tool_fields)),
-            ItemKind::Prompt => (&self.actions[1], "Prompt", Some(&self.prompt_fields)),
-            ItemKind::Resource => (&self.actions[2], "Resource", None),
+        let (index, fields) = match query.kind {
+            ItemKind::Tool => (0, Some(&self.tool_fields)),
+            ItemKind::Prompt => (1, Some(&self.prompt_fields)),
+            ItemKind::Resource => (2, None),
         };
+        let action = &self.actions[index];
+        let policies = self.by_item[index]
+            .get(query.name)
+            .unwrap_or(&self.by_action[index]);
         let principal = self.principal_entity(query.principal)?;
-        let resource = uid(resource_type, query.name);
+        let resource = EntityUid::from_type_name_and_id(
+            self.resource_types[index].clone(),
+            EntityId::new(query.name),
+        );
         let context = match (fields, query.arguments) {
             (Some(fields), Some(arguments)) => context_of(fields, arguments)?,
             _ => Context::empty(),
@@ -148,9 +180,7 @@ impl CedarAuthorizer {
         let request = Request::new(principal.uid(), action.clone(), resource, context, None)
             .map_err(|e| e.to_string())?;
         let entities = Entities::from_entities([principal], None).map_err(|e| e.to_string())?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         if let Some(error) = response.diagnostics().errors().next() {
             return Err(error.to_string());
         }
@@ -165,37 +195,53 @@ impl CedarAuthorizer {
                     .map(|s| RestrictedExpression::new_string(s.clone())),
             )
         };
-        let mut attrs = HashMap::with_capacity(5 + self.string_claims.len());
-        attrs.insert(
-            "sub".to_owned(),
-            RestrictedExpression::new_string(principal.subject().to_owned()),
-        );
-        if let Some(issuer) = principal.issuer() {
+        let read = &self.read;
+        let mut attrs = HashMap::with_capacity(5 + read.claims.len());
+        if read.sub {
+            attrs.insert(
+                "sub".to_owned(),
+                RestrictedExpression::new_string(principal.subject().to_owned()),
+            );
+        }
+        if let (true, Some(issuer)) = (read.iss, principal.issuer()) {
             attrs.insert(
                 "iss".to_owned(),
                 RestrictedExpression::new_string(issuer.to_owned()),
             );
         }
-        attrs.insert(
-            "permissions".to_owned(),
-            strings(&principal.permissions().names()),
-        );
-        attrs.insert("roles".to_owned(), strings(principal.roles()));
-        attrs.insert("scopes".to_owned(), strings(principal.scopes()));
-        if !self.string_claims.is_empty() {
+        if read.permissions {
+            attrs.insert(
+                "permissions".to_owned(),
+                strings(&principal.permissions().names()),
+            );
+        }
+        if read.roles {
+            attrs.insert("roles".to_owned(), strings(principal.roles()));
+        }
+        if read.scopes {
+            attrs.insert("scopes".to_owned(), strings(principal.scopes()));
+        }
+        if !read.claims.is_empty() {
             let claims = principal.claims();
-            for name in &self.string_claims {
+            for (name, attribute) in &read.claims {
                 if let Some(Value::String(value)) = claims.get(name) {
                     attrs.insert(
-                        schema::claim_attribute(name),
+                        attribute.clone(),
                         RestrictedExpression::new_string(value.clone()),
                     );
                 }
             }
         }
-        let parents: HashSet<EntityUid> =
-            principal.roles().iter().map(|r| uid("Role", r)).collect();
-        Entity::new(uid("User", principal.subject()), attrs, parents).map_err(|e| e.to_string())
+        let parents: HashSet<EntityUid> = principal
+            .roles()
+            .iter()
+            .map(|r| EntityUid::from_type_name_and_id(self.role_type.clone(), EntityId::new(r)))
+            .collect();
+        let user = EntityUid::from_type_name_and_id(
+            self.user_type.clone(),
+            EntityId::new(principal.subject()),
+        );
+        Entity::new(user, attrs, parents).map_err(|e| e.to_string())
     }
 }
 
@@ -309,6 +355,26 @@ impl CedarAuthorizerBuilder {
                 self.resources.iter().map(String::as_str).collect(),
             ),
         ]);
+        let mut attributes = BTreeSet::new();
+        for policy in policies.policies() {
+            let json = policy
+                .to_json()
+                .map_err(|e| CedarError::Parse(render(&e)))?;
+            attribute_names(&json, &mut attributes);
+        }
+        let read = PrincipalReads {
+            sub: attributes.contains("sub"),
+            iss: attributes.contains("iss"),
+            permissions: attributes.contains("permissions"),
+            roles: attributes.contains("roles"),
+            scopes: attributes.contains("scopes"),
+            claims: self
+                .string_claims
+                .iter()
+                .map(|name| (name.clone(), schema::claim_attribute(name)))
+                .filter(|(_, attribute)| attributes.contains(attribute.as_str()))
+                .collect(),
+        };
         let mut roles = BTreeSet::new();
         for policy in policies.policies() {
             for entity in policy.entity_literals() {
@@ -332,27 +398,109 @@ impl CedarAuthorizerBuilder {
                 }
             }
         }
+        let actions = [
+            uid("Action", "call_tool"),
+            uid("Action", "get_prompt"),
+            uid("Action", "read_resource"),
+        ];
+        let resource_types = ["Tool", "Prompt", "Resource"].map(type_name);
+        let names: [Vec<&str>; 3] = [
+            self.tools.iter().map(|t| t.name.as_ref()).collect(),
+            self.prompts.iter().map(|p| p.name.as_str()).collect(),
+            self.resources.iter().map(String::as_str).collect(),
+        ];
+        let mut by_action: [PolicySet; 3] = Default::default();
+        let mut by_item: [HashMap<String, PolicySet>; 3] = Default::default();
+        for index in 0..3 {
+            by_action[index] = subset(&policies, &actions[index], None)?;
+            for name in &names[index] {
+                let resource = EntityUid::from_type_name_and_id(
+                    resource_types[index].clone(),
+                    EntityId::new(*name),
+                );
+                by_item[index].insert(
+                    (*name).to_owned(),
+                    subset(&policies, &actions[index], Some(&resource))?,
+                );
+            }
+        }
         Ok(CedarAuthorizer {
             policies,
             schema_source: generated.json,
-            actions: [
-                uid("Action", "call_tool"),
-                uid("Action", "get_prompt"),
-                uid("Action", "read_resource"),
-            ],
+            actions,
+            by_action,
+            by_item,
+            resource_types,
+            user_type: type_name("User"),
+            role_type: type_name("Role"),
+            read,
             tool_fields: generated.tool_fields,
             prompt_fields: generated.prompt_fields,
-            string_claims: self.string_claims,
             roles: roles.into_iter().collect(),
             authorizer: cedar_policy::Authorizer::new(),
         })
     }
 }
 
-fn uid(kind: &str, id: &str) -> EntityUid {
+fn type_name(kind: &str) -> EntityTypeName {
     // The type names are this module's constants, all valid Cedar identifiers.
-    let kind = EntityTypeName::from_str(kind).unwrap_or_else(|_| unreachable!("{kind}"));
-    EntityUid::from_type_name_and_id(kind, EntityId::new(id))
+    EntityTypeName::from_str(kind).unwrap_or_else(|_| unreachable!("{kind}"))
+}
+
+fn uid(kind: &str, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name(kind), EntityId::new(id))
+}
+
+/// The policies whose scope can match `action` on `resource` (a listed item), or on an item the
+/// server does not list (`None`): all of them but those whose scope says `action == <another>`
+/// or `resource == <another>` (or, for an unlisted item, `resource == <any listed one>`).
+fn subset(
+    policies: &PolicySet,
+    action: &EntityUid,
+    resource: Option<&EntityUid>,
+) -> Result<PolicySet, CedarError> {
+    let mut set = PolicySet::new();
+    for policy in policies.policies() {
+        let action_matches = match policy.action_constraint() {
+            ActionConstraint::Eq(other) => &other == action,
+            _ => true,
+        };
+        let resource_matches = match policy.resource_constraint() {
+            ResourceConstraint::Eq(other) => resource == Some(&other),
+            _ => true,
+        };
+        if action_matches && resource_matches {
+            set.add(policy.clone())
+                .map_err(|e| CedarError::Parse(render(&e)))?;
+        }
+    }
+    Ok(set)
+}
+
+/// Every attribute name a policy's JSON form reads (`x.name`, `x has name`, on any expression).
+fn attribute_names(json: &Value, names: &mut BTreeSet<String>) {
+    match json {
+        Value::Object(object) => {
+            for key in ["has", "."] {
+                if let Some(Value::Object(access)) = object.get(key) {
+                    match access.get("attr") {
+                        Some(Value::String(a)) => {
+                            names.insert(a.clone());
+                        }
+                        Some(Value::Array(path)) => {
+                            names.extend(path.iter().filter_map(Value::as_str).map(str::to_owned));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for value in object.values() {
+                attribute_names(value, names);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| attribute_names(v, names)),
+        _ => {}
+    }
 }
 
 /// The context of a call: each argument the schema types, converted to it; the others left out
