@@ -536,3 +536,73 @@ async fn variables_alone_configure_the_server_and_it_answers_the_role_matrix() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 }
+
+/// `--cedar FILE` with a policy naming what the server does not have: the binary exits non-zero
+/// before listening, naming it on stderr. The shipped file starts.
+#[test]
+fn a_cedar_policy_naming_an_unknown_tool_or_argument_stops_the_start() {
+    let dir = std::env::temp_dir().join(format!("products-cedar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/products.cedar"))
+        .expect("examples/products.cedar");
+    let cases = [
+        (
+            "tool",
+            shipped.replace(r#"Tool::"delete_product""#, r#"Tool::"delte_product""#),
+            r#"Tool::"delte_product""#,
+        ),
+        (
+            "argument",
+            shipped.replace("context.price_cents", "context.prize_cents"),
+            "prize_cents",
+        ),
+        (
+            "attribute",
+            shipped.replace(
+                r#"principal.permissions.contains("Admin.Read")"#,
+                r#"principal.permisions.contains("Admin.Read")"#,
+            ),
+            "permisions",
+        ),
+    ];
+    for (what, text, named) in cases {
+        assert_ne!(
+            text, shipped,
+            "{what}: the misspelling must change the file"
+        );
+        let file = dir.join(format!("{what}.cedar"));
+        std::fs::write(&file, text).expect("write policy");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_products"))
+            .args(["--port", "0", "--cedar"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("products runs");
+        // A server that started anyway would never exit: give it a deadline, then fail.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{what}: the server started with a policy naming {named}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().expect("output");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains(named),
+            "{what}: stderr names {named}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{what}: nothing served");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let server = spawn(&[
+        "--cedar",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/products.cedar"),
+    ]);
+    assert!(server.url.ends_with("/mcp"), "{}", server.url);
+}

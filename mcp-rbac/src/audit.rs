@@ -229,6 +229,29 @@ pub(crate) fn decided(
     scope.emit(record);
 }
 
+/// An item's denial by the server's authorizer (after any requirement held), under the
+/// authorizer's reason code.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn refused(
+    scope: Scope<'_>,
+    kind: ItemKind,
+    name: &str,
+    principal: &Principal,
+    required: &str,
+    reason: &'static str,
+    arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+    started: Instant,
+) {
+    tracing::info!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, subject = principal.subject(), required, reason, request_id = scope.request_id.map(RequestId::as_str));
+    let record = scope
+        .record(Some(principal), Decision::Deny, reason, started)
+        .map(|r| {
+            r.item(kind.as_str(), name, Some(required))
+                .arguments(arguments.map(arguments_digest))
+        });
+    scope.emit(record);
+}
+
 /// An argument condition's judgement (`refused`: its reason code), after the static requirement
 /// allowed the call.
 pub(crate) fn judged(

@@ -32,3 +32,10 @@ pub mod metrics {}
 
 #[doc = include_str!("../docs/client-ceilings.md")]
 pub mod client_ceilings {}
+
+#[doc = include_str!("../docs/dpop.md")]
+pub mod dpop {}
+
+#[cfg(feature = "cedar")]
+#[doc = include_str!("../docs/cedar.md")]
+pub mod cedar {}

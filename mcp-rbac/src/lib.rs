@@ -88,7 +88,10 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod authorizer;
 pub mod bearer;
+#[cfg(feature = "cedar")]
+pub mod cedar;
 pub mod claims;
 mod client_policy;
 pub mod condition;
@@ -111,7 +114,7 @@ pub mod testkit;
 mod typed;
 pub mod verify;
 
-pub use bearer::BearerAuthLayer;
+pub use bearer::{BearerAuthLayer, DpopMode};
 pub use claims::{ClaimShape, ClaimSource, ClaimsMapping};
 pub use client_policy::{Client, ClientPolicy, ClientPolicyError, DefaultCeiling};
 pub use condition::Denied;

@@ -18,6 +18,8 @@ pub struct ProtectedResource {
     path: String,
     authorization_servers: Vec<String>,
     scopes_supported: Vec<String>,
+    /// With DPoP on: the accepted proof algorithms, and whether bound tokens are required.
+    dpop: Option<(Vec<String>, bool)>,
 }
 
 /// Why a resource URL is unusable.
@@ -50,6 +52,7 @@ impl ProtectedResource {
             resource,
             authorization_servers: Vec::new(),
             scopes_supported: Vec::new(),
+            dpop: None,
         })
     }
 
@@ -94,6 +97,18 @@ impl ProtectedResource {
         self.scopes(resource_scopes(guard))
     }
 
+    /// Lists DPoP (RFC 9449 §5.1) in the document: `dpop_signing_alg_values_supported`, the
+    /// proof algorithms accepted (e.g. `Dpop::algorithm_names` of the bearer layer's settings),
+    /// and `dpop_bound_access_tokens_required`.
+    pub fn dpop(
+        mut self,
+        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        required: bool,
+    ) -> Self {
+        self.dpop = Some((algorithms.into_iter().map(Into::into).collect(), required));
+        self
+    }
+
     /// The scopes listed so far.
     pub fn scopes_supported(&self) -> &[String] {
         &self.scopes_supported
@@ -116,12 +131,24 @@ impl ProtectedResource {
 
     /// The metadata document.
     pub fn document(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut document = serde_json::json!({
             "resource": self.resource,
             "authorization_servers": self.authorization_servers,
             "scopes_supported": self.scopes_supported,
             "bearer_methods_supported": ["header"],
-        })
+        });
+        if let (Some((algorithms, required)), Some(object)) = (&self.dpop, document.as_object_mut())
+        {
+            object.insert(
+                "dpop_signing_alg_values_supported".into(),
+                algorithms[..].into(),
+            );
+            object.insert(
+                "dpop_bound_access_tokens_required".into(),
+                (*required).into(),
+            );
+        }
+        document
     }
 
     /// Routes serving the document at the root and the path-inserted well-known locations,

@@ -18,8 +18,10 @@
 //! `kind` is `tool`, `prompt`, `resource`, `list` (a `tools/list` or `prompts/list` request) or
 //! `session`; `name` is the item's registered name (`unknown` for a name no route has, so a
 //! caller cannot grow the label set); `decision` is `allow` or `deny`; `reason` is `granted`,
-//! `missing_permission`, `client_ceiling` (the user holds it, a client ceiling refuses it), `no_principal`, `unguarded`, `insufficient_scope` or
-//! `foreign_session`. `outcome` is `valid` or the refusal's class ([`refusal_class`]); `algorithm`
+//! `missing_permission`, `client_ceiling` (the user holds it, a client ceiling refuses it),
+//! `no_principal`, `unguarded`, `insufficient_scope`, `foreign_session`, an argument condition's
+//! code, or the reason code of the server's [authorizer](crate::authorizer) (`policy_denied`,
+//! `policy_error` for Cedar). `outcome` is `valid` or the refusal's class ([`refusal_class`]); `algorithm`
 //! is the JWS `alg` a token's header names, from the fixed list of supported algorithms, else
 //! `unknown`. No label ever holds a token, a subject or a claim value. The `metrics` guide
 //! (`mcp-rbac/docs/metrics.md`) has the same table for operators.
@@ -42,12 +44,19 @@ pub(crate) const TOKEN_CACHE_MISSES: &str = "mcp_rbac_token_cache_misses_total";
 pub(crate) const JWKS_FETCHES: &str = "mcp_rbac_jwks_fetches_total";
 /// `mcp_rbac_jwks_fetch_failures_total`.
 pub(crate) const JWKS_FETCH_FAILURES: &str = "mcp_rbac_jwks_fetch_failures_total";
+/// `mcp_rbac_dpop_proofs_total`.
+pub(crate) const DPOP_PROOFS: &str = "mcp_rbac_dpop_proofs_total";
 /// `mcp_rbac_audit_records_dropped_total`.
 pub(crate) const AUDIT_RECORDS_DROPPED: &str = "mcp_rbac_audit_records_dropped_total";
 
 /// Every metric: name, whether it is a histogram, and its help text.
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) const ALL: [(&str, bool, &str); 9] = [
+pub(crate) const ALL: [(&str, bool, &str); 10] = [
+    (
+        DPOP_PROOFS,
+        false,
+        "DPoP requests checked (RFC 9449), by outcome.",
+    ),
     (
         DECISIONS,
         false,
@@ -173,6 +182,16 @@ pub(crate) fn token_not_verified(outcome: &'static str) {
     #[cfg(feature = "metrics")]
     ::metrics::counter!(TOKEN_VERIFICATIONS, "outcome" => outcome, "algorithm" => "unknown")
         .increment(1);
+}
+
+/// A DPoP proof accepted (`valid`) or a DPoP request refused (the class of [`DpopError`]).
+///
+/// [`DpopError`]: crate::bearer::DpopError
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn dpop_proof(outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    ::metrics::counter!(DPOP_PROOFS, "outcome" => outcome).increment(1);
 }
 
 /// A token verified (or refused) by the verifier in the time since `started`; `algorithm` is

@@ -157,3 +157,93 @@ pub fn now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// A client's DPoP key (ES256, in memory) making RFC 9449 proofs: for tests and examples of
+/// servers that accept DPoP-bound tokens. Mint the token with `{"cnf": {"jkt": key.thumbprint()}}`.
+pub struct DpopKey {
+    pair: EcdsaKeyPair,
+    jwk: Value,
+}
+
+impl std::fmt::Debug for DpopKey {
+    // Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopKey").field("jwk", &self.jwk).finish()
+    }
+}
+
+impl DpopKey {
+    /// A fresh P-256 key.
+    pub fn generate() -> Result<Self, DevIssuerError> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(DevIssuerError::Generate)?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+            .map_err(|e| DevIssuerError::Load(e.into()))?;
+        let point = pair.public_key().as_ref();
+        if point.len() != 65 || point[0] != 4 {
+            return Err(DevIssuerError::Load(
+                "not an uncompressed P-256 point".into(),
+            ));
+        }
+        let (x, y) = point[1..].split_at(32);
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+        });
+        Ok(DpopKey { pair, jwk })
+    }
+
+    /// The public JWK a proof's header carries.
+    pub fn jwk(&self) -> Value {
+        self.jwk.clone()
+    }
+
+    /// Its RFC 7638 thumbprint: the `cnf.jkt` of tokens bound to it.
+    pub fn thumbprint(&self) -> String {
+        self.jwk
+            .as_object()
+            .and_then(crate::bearer::dpop::thumbprint)
+            .unwrap_or_default()
+    }
+
+    /// A proof for a `method` request to `url` carrying `token`: `iat` now, a random `jti`.
+    pub fn proof(&self, method: &str, url: &str, token: &str) -> String {
+        let mut id = [0u8; 16];
+        let _ = aws_lc_rs::rand::fill(&mut id);
+        self.sign(
+            json!({}),
+            json!({
+                "htm": method, "htu": url, "iat": now(), "jti": URL_SAFE_NO_PAD.encode(id),
+                "ath": crate::bearer::dpop::token_hash(token),
+            }),
+        )
+    }
+
+    /// A proof of `claims`, its header `header` merged over `{"typ": "dpop+jwt", "alg": "ES256",
+    /// "jwk": <this key>}` (a member set to `null` is removed), signed with ES256 whatever the
+    /// header says: tests make wrong proofs with it.
+    pub fn sign(&self, header: Value, claims: Value) -> String {
+        let mut all = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk});
+        if let (Some(all), Value::Object(given)) = (all.as_object_mut(), header) {
+            for (k, v) in given {
+                if v.is_null() {
+                    all.remove(&k);
+                } else {
+                    all.insert(k, v);
+                }
+            }
+        }
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(all.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self
+            .pair
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .map(|s| URL_SAFE_NO_PAD.encode(s.as_ref()))
+            .unwrap_or_default();
+        format!("{input}.{signature}")
+    }
+}

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mcp_rbac::audit::{JsonLinesOptions, JsonLinesSink};
+use mcp_rbac::cedar::{CedarAuthorizer, CedarError};
 use mcp_rbac::server::RunningServer;
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::{ClaimsMapping, Issuer, ServerBuilder};
@@ -102,6 +103,7 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}/mcp", host_port(cli.listen_addr())));
+    let cedar = cli.cedar.as_deref().map(cedar_authorizer).transpose()?;
     let mapping = ClaimsMapping::default().with_role_policy(role_policy());
     let external = cli.issuer.as_ref().filter(|i| *i != "development");
     let issuer = match (external, &cli.api_keys) {
@@ -142,6 +144,12 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         .request_timeout(cli.request_timeout)
         .body_timeout(cli.body_timeout)
         .shutdown_timeout(cli.shutdown_timeout);
+    // With Cedar the policy file decides every call instead of the role policy and the
+    // requirements. The role policy still fills in the principal's permissions, which the code
+    // reads (`whoami`, update_product's ownership condition); the file names roles itself.
+    if let Some(cedar) = cedar {
+        builder = builder.authorizer_replacing_requirements(cedar);
+    }
     if let Some(audience) = &cli.audience {
         builder = builder.audience(audience);
     }
@@ -152,6 +160,9 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     }
     if let Some(addr) = cli.metrics {
         builder = builder.metrics(addr);
+    }
+    if let Some(mode) = cli.dpop {
+        builder = builder.dpop(mode.into());
     }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();
@@ -186,6 +197,23 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         counters,
         server,
     })
+}
+
+/// The Cedar policies of `path`, checked against the server's tools, prompts and resources.
+pub fn cedar_authorizer(path: &std::path::Path) -> Result<CedarAuthorizer, StartError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StartError::Config(format!("Cedar policy {}: {e}", path.display())))?;
+    cedar_authorizer_of(&text)
+        .map_err(|e| StartError::Config(format!("Cedar policy {}: {e}", path.display())))
+}
+
+/// The Cedar policies `text`, checked against the server's tools, prompts and resources.
+pub fn cedar_authorizer_of(text: &str) -> Result<CedarAuthorizer, CedarError> {
+    CedarAuthorizer::builder(text)
+        .tools(Products::tools())
+        .prompts(Products::prompts())
+        .resources(Products::resources())
+        .build()
 }
 
 /// `127.0.0.1:8000`, `[::1]:8000`; port 0 stays 0 (the builder fills in the bound port).

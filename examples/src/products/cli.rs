@@ -126,6 +126,17 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
 
+    /// Accept DPoP-bound tokens with their proofs (RFC 9449) beside bearer tokens (`accept`), or
+    /// only them (`require`: plain Bearer tokens are refused).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub dpop: Option<DpopFlag>,
+    /// Authorize with the Cedar policies in this file instead of the role policy and the tools'
+    /// requirements (`examples/products.cedar` is the equivalent of both, plus an argument
+    /// condition). Checked at start against the server's tools: a policy naming an unknown
+    /// tool or argument stops the server.
+    #[arg(long, value_name = "FILE")]
+    pub cedar: Option<PathBuf>,
+
     /// Seconds a shutdown (Ctrl-C or SIGTERM) waits for requests in flight.
     #[arg(long, value_parser = seconds, default_value = "30")]
     pub shutdown_timeout: Duration,
@@ -136,6 +147,24 @@ fn seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
+}
+
+/// `--dpop`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpopFlag {
+    /// DPoP-bound tokens and bearer tokens.
+    Accept,
+    /// DPoP-bound tokens only.
+    Require,
+}
+
+impl From<DpopFlag> for mcp_rbac::DpopMode {
+    fn from(flag: DpopFlag) -> Self {
+        match flag {
+            DpopFlag::Accept => mcp_rbac::DpopMode::Accept,
+            DpopFlag::Require => mcp_rbac::DpopMode::Require,
+        }
     }
 }
 

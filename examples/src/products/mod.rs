@@ -17,7 +17,7 @@ pub mod policy;
 mod server;
 mod verifiers;
 
-pub use app::{start, Running, StartError, Tokens};
+pub use app::{cedar_authorizer, cedar_authorizer_of, start, Running, StartError, Tokens};
 pub use catalog::{Catalog, Counters};
-pub use cli::{Cli, ClientSecret, ListModeFlag, INTROSPECTION_SECRET_ENV};
+pub use cli::{Cli, ClientSecret, DpopFlag, ListModeFlag, INTROSPECTION_SECRET_ENV};
 pub use server::Products;

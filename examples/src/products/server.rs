@@ -134,6 +134,16 @@ impl Products {
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))
     }
 
+    /// Every tool's definition (name, input schema): what a Cedar schema is made from.
+    pub fn tools() -> Vec<rmcp::model::Tool> {
+        Self::tool_router().list_all()
+    }
+
+    /// Every prompt's definition.
+    pub fn prompts() -> Vec<rmcp::model::Prompt> {
+        Self::prompt_router().list_all()
+    }
+
     /// Every tool, prompt and resource with its access rule and condition: what
     /// `products --manifest` prints and `examples/manifest.json` snapshots.
     pub fn manifest() -> mcp_rbac::Manifest {

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+
+use super::dpop::{Dpop, DpopError, DpopMode};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
@@ -15,6 +17,8 @@ pub struct Challenge {
     invalid: HeaderValue,
     /// The metadata URL, already escaped for a quoted-string.
     quoted_metadata: Arc<str>,
+    /// With DPoP on: the mode, and the bare `DPoP algs="…"` challenge (RFC 9449 §7.1).
+    dpop: Option<(DpopMode, HeaderValue)>,
 }
 
 impl Challenge {
@@ -30,16 +34,98 @@ impl Challenge {
                 "Bearer error=\"invalid_token\", resource_metadata=\"{quoted}\""
             )),
             quoted_metadata: quoted.into(),
+            dpop: None,
         }
+    }
+
+    /// These challenges with the DPoP scheme's beside (accept mode) or instead of (require mode)
+    /// the Bearer one.
+    pub fn with_dpop(mut self, dpop: &Dpop) -> Self {
+        let bare = format!(
+            "DPoP algs=\"{}\", resource_metadata=\"{}\"",
+            dpop.algs(),
+            self.quoted_metadata
+        );
+        self.dpop = HeaderValue::from_str(&bare)
+            .ok()
+            .map(|value| (dpop.mode(), value));
+        self
+    }
+
+    /// Puts `bearer` (when Bearer tokens are accepted) and the bare DPoP challenge (when DPoP
+    /// is on) into `response`.
+    fn challenges(&self, response: &mut Response<Body>, bearer: &HeaderValue) {
+        let headers = response.headers_mut();
+        match &self.dpop {
+            None => {
+                headers.insert(WWW_AUTHENTICATE, bearer.clone());
+            }
+            Some((mode, dpop)) => {
+                if *mode == DpopMode::Accept {
+                    headers.append(WWW_AUTHENTICATE, bearer.clone());
+                }
+                headers.append(WWW_AUTHENTICATE, dpop.clone());
+            }
+        }
+    }
+
+    /// A DPoP request refused for `error` (RFC 9449 §7.1): 401 with
+    /// `DPoP error="…", error_description="…", algs="…"`, beside the bare Bearer challenge when
+    /// Bearer tokens are accepted, and a JSON body saying the same.
+    pub fn dpop_refused(&self, error: DpopError) -> Response<Body> {
+        let description = error.to_string();
+        self.dpop_error(error.error_code(), Some(&description))
+    }
+
+    /// A token sent with the DPoP scheme that the verifier refused: `DPoP error="invalid_token"`.
+    pub fn dpop_invalid_token(&self, description: &str) -> Response<Body> {
+        let mut response = self.dpop_error("invalid_token", None);
+        *response.body_mut() = Body::from(
+            serde_json::json!({ "error": "invalid_token", "error_description": description })
+                .to_string(),
+        );
+        response
+    }
+
+    fn dpop_error(&self, code: &str, description: Option<&str>) -> Response<Body> {
+        let algs = match &self.dpop {
+            Some((_, bare)) => bare
+                .to_str()
+                .ok()
+                .and_then(|b| b.strip_prefix("DPoP "))
+                .map(|algs| format!(", {algs}"))
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let described = description
+            .map(|d| {
+                let quoted = d.replace('\\', "\\\\").replace('"', "\\\"");
+                format!(", error_description=\"{quoted}\"")
+            })
+            .unwrap_or_default();
+        let header = format!("DPoP error=\"{code}\"{described}{algs}");
+        let body = serde_json::json!({ "error": code, "error_description": description });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        let headers = response.headers_mut();
+        if matches!(self.dpop, Some((DpopMode::Accept, _)) | None) {
+            headers.append(WWW_AUTHENTICATE, self.missing.clone());
+        }
+        headers.append(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_str(&header)
+                .unwrap_or_else(|_| HeaderValue::from_static("DPoP error=\"invalid_dpop_proof\"")),
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
     }
 
     /// No bearer credential: 401 with the bare challenge (RFC 6750 §3.1: no error code).
     pub fn missing(&self) -> Response<Body> {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::UNAUTHORIZED;
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, self.missing.clone());
+        self.challenges(&mut response, &self.missing);
         response
     }
 
@@ -50,8 +136,8 @@ impl Challenge {
             serde_json::json!({ "error": "invalid_token", "error_description": description });
         let mut response = Response::new(Body::from(body.to_string()));
         *response.status_mut() = StatusCode::UNAUTHORIZED;
+        self.challenges(&mut response, &self.invalid);
         let headers = response.headers_mut();
-        headers.insert(WWW_AUTHENTICATE, self.invalid.clone());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response

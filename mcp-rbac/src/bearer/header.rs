@@ -1,5 +1,6 @@
-//! The `Authorization: Bearer <token>` header (RFC 6750 §2.1). Only the header is read: a token in
-//! the query string or body is never looked at, so it authenticates nothing.
+//! The `Authorization: Bearer <token>` header (RFC 6750 §2.1), and `Authorization: DPoP <token>`
+//! (RFC 9449 §7.1). Only the header is read: a token in the query string or body is never looked
+//! at, so it authenticates nothing.
 
 use std::ops::Range;
 
@@ -27,13 +28,20 @@ impl HeaderError {
     }
 }
 
+/// The scheme a token came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Bearer,
+    Dpop,
+}
+
 /// The bearer token, `Ok(None)` when there is no bearer credential at all (no header, or another
 /// scheme such as Basic), or why the header is unusable.
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, HeaderError> {
     let Some(value) = single_value(headers)? else {
         return Ok(None);
     };
-    let Some(range) = token_range(value.as_bytes())? else {
+    let Some((Scheme::Bearer, range)) = token_range(value.as_bytes())? else {
         return Ok(None);
     };
     token_text(value, range).map(Some)
@@ -51,14 +59,21 @@ pub(crate) fn single_value(headers: &HeaderMap) -> Result<Option<&HeaderValue>, 
     Ok(Some(value))
 }
 
-/// Where the token sits in a header value (`None`: another scheme). The token is read in one
-/// pass over its bytes: a token can be kilobytes, and this runs on every request.
-pub(crate) fn token_range(value: &[u8]) -> Result<Option<Range<usize>>, HeaderError> {
+/// The scheme and where the token sits in a header value (`None`: another scheme). The token is
+/// read in one pass over its bytes: a token can be kilobytes, and this runs on every request.
+pub(crate) fn token_range(value: &[u8]) -> Result<Option<(Scheme, Range<usize>)>, HeaderError> {
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
         None => (value, &b""[..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case(b"bearer") {
+        Some(Scheme::Bearer)
+    } else if scheme.eq_ignore_ascii_case(b"dpop") {
+        Some(Scheme::Dpop)
+    } else {
+        None
+    };
+    let Some(scheme) = scheme else {
         // Not ours to read, but a header that is not visible ASCII is malformed whatever its scheme.
         return if value
             .iter()
@@ -68,13 +83,13 @@ pub(crate) fn token_range(value: &[u8]) -> Result<Option<Range<usize>>, HeaderEr
         } else {
             Err(HeaderError::Malformed)
         };
-    }
+    };
     let start = value.len() - rest.len() + rest.iter().take_while(|&&b| b == b' ').count();
     let end = value.len() - value.iter().rev().take_while(|&&b| b == b' ').count();
     if start >= end || !is_b64token(&value[start..end]) {
         return Err(HeaderError::Malformed);
     }
-    Ok(Some(start..end))
+    Ok(Some((scheme, start..end)))
 }
 
 /// The token's text at `range` of `value`, a range [`token_range`] returned for it.
@@ -146,6 +161,9 @@ mod tests {
         assert_eq!(bearer_token(&HeaderMap::new()), Ok(None));
         assert_eq!(bearer_token(&headers(&[b"Basic dXNlcjpwYXNz"])), Ok(None));
         assert_eq!(bearer_token(&headers(&[b"Bearertoken"])), Ok(None));
+        assert_eq!(bearer_token(&headers(&[b"DPoP abc.def.ghi"])), Ok(None));
+        assert_eq!(token_range(b"dpop abc"), Ok(Some((Scheme::Dpop, 5..8))));
+        assert_eq!(token_range(b"DPoP a b"), Err(HeaderError::Malformed));
     }
 
     #[test]

@@ -47,6 +47,7 @@
 //! service for you; the [verifier guide](crate::guides::verifiers) shows the assembly by hand.
 
 mod challenge;
+pub mod dpop;
 mod drain;
 mod header;
 mod session;
@@ -66,12 +67,14 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use challenge::Challenge;
+pub use dpop::{Dpop, DpopError, DpopMode, MemoryReplayStore, ReplayStore};
 pub use drain::{DEFAULT_DRAIN_BYTES, DEFAULT_DRAIN_TIME};
 pub use header::{bearer_token, HeaderError};
 pub use session::DEFAULT_MAX_SESSIONS;
 pub use step_up::{StepUp, StepUpLayer, DEFAULT_MAX_BODY_BYTES};
 
 use self::drain::Drain;
+use self::header::Scheme;
 use self::session::{SessionOwners, SessionUse};
 use crate::audit;
 use crate::metadata::ProtectedResource;
@@ -88,6 +91,10 @@ use crate::verify::{header_algorithm, AuthError, TokenVerifier};
 /// exist. Sessions this process did not open (restored by rmcp from a shared store) are bound to
 /// the first principal they serve.
 ///
+/// With [`dpop`](Self::dpop) it also takes `Authorization: DPoP <token>` with a proof of
+/// possession (RFC 9449): see the [DPoP guide](crate::guides::dpop). A token bound to a DPoP key
+/// (`cnf.jkt`) sent as `Bearer` is refused whether DPoP is on or not.
+///
 /// A refusal reads and discards what is left of the request body first (up to
 /// [`DEFAULT_DRAIN_BYTES`] within [`DEFAULT_DRAIN_TIME`]), so a kept-alive connection serves
 /// the client's next request; past either bound the refusal says `Connection: close`.
@@ -97,6 +104,7 @@ pub struct BearerAuthLayer {
     challenge: Challenge,
     sessions: Option<Arc<SessionOwners>>,
     drain: Drain,
+    dpop: Option<Dpop>,
 }
 
 impl BearerAuthLayer {
@@ -108,7 +116,16 @@ impl BearerAuthLayer {
             challenge: Challenge::new(&resource.metadata_url()),
             sessions: Some(Arc::new(SessionOwners::new(DEFAULT_MAX_SESSIONS))),
             drain: Drain::default(),
+            dpop: None,
         }
+    }
+
+    /// Accepts (or, in [`DpopMode::Require`], requires) DPoP-bound tokens with their proofs
+    /// (RFC 9449); the challenges then name the DPoP scheme and its algorithms.
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.challenge = self.challenge.with_dpop(&dpop);
+        self.dpop = Some(dpop);
+        self
     }
 
     /// How much of a refused request's body to read and discard, and for how long, before
@@ -141,6 +158,7 @@ impl<S> Layer<S> for BearerAuthLayer {
             challenge: self.challenge.clone(),
             sessions: self.sessions.clone(),
             drain: self.drain,
+            dpop: self.dpop.clone(),
         }
     }
 }
@@ -153,6 +171,7 @@ pub struct BearerAuth<S> {
     challenge: Challenge,
     sessions: Option<Arc<SessionOwners>>,
     drain: Drain,
+    dpop: Option<Dpop>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for BearerAuth<S>
@@ -189,10 +208,32 @@ where
         // The header value is shared bytes: cloning it counts a reference, copying no token.
         let header = header::single_value(request.headers()).and_then(|value| {
             let Some(value) = value else { return Ok(None) };
-            Ok(header::token_range(value.as_bytes())?.map(|range| (value.clone(), range)))
+            Ok(header::token_range(value.as_bytes())?.map(|found| (value.clone(), found)))
         });
         let drain = self.drain;
-        let (value, range) = match header {
+        let dpop_on = self.dpop.is_some();
+        let (value, (scheme, range)) = match header {
+            // The DPoP scheme is another scheme's credential when DPoP is off.
+            Ok(Some((_, (Scheme::Dpop, _)))) if !dpop_on => {
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, true, "no bearer token", started);
+                metrics::token_not_verified("missing");
+                let refusal = with_id(self.challenge.missing());
+                return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
+            }
+            Ok(Some((_, (Scheme::Bearer, _))))
+                if self
+                    .dpop
+                    .as_ref()
+                    .is_some_and(|d| d.mode() == DpopMode::Require) =>
+            {
+                let error = DpopError::BearerNotAccepted;
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, false, &error.to_string(), started);
+                metrics::dpop_proof(error.class());
+                let refusal = with_id(self.challenge.dpop_refused(error));
+                return Box::pin(async move { Ok(drain.answer(request, refusal).await) });
+            }
             Ok(Some(found)) => found,
             Ok(None) => {
                 let scope = audit::Scope::of_extensions(request.extensions());
@@ -218,13 +259,14 @@ where
         let verifier = self.verifier.clone();
         let challenge = self.challenge.clone();
         let sessions = self.sessions.clone();
+        let dpop = self.dpop.clone();
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
             // `verify` is called inside the guarded future: it may panic before returning one.
             let verifying = metrics::start();
             let mut algorithm = None;
             let verified = AssertUnwindSafe(async {
-                match header::token_text(&value, range) {
+                match header::token_text(&value, range.clone()) {
                     Ok(token) => {
                         algorithm = header_algorithm(token);
                         verifier.verify(token).await
@@ -236,6 +278,42 @@ where
             .await
             .unwrap_or(Err(AuthError::Internal));
             metrics::token_verified(verified.as_ref().map(|_| ()), algorithm, verifying);
+            // The proof of possession (RFC 9449 §7.1), or the refusal of a bound token as Bearer.
+            let bound = match &verified {
+                Ok(principal) => {
+                    let token = header::token_text(&value, range.clone()).unwrap_or_default();
+                    let (method, headers) = (request.method(), request.headers());
+                    // A replay store that panics refuses the request, like a verifier that does.
+                    AssertUnwindSafe(possession(
+                        dpop.as_ref(),
+                        scheme,
+                        method,
+                        headers,
+                        token,
+                        principal,
+                    ))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or(Err(DpopError::Internal))
+                }
+                Err(_) => Ok(()),
+            };
+            if let Err(error) = bound {
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, false, &error.to_string(), started);
+                metrics::dpop_proof(error.class());
+                let mut refusal = if dpop.is_some() {
+                    challenge.dpop_refused(error)
+                } else {
+                    challenge.invalid(&error.to_string())
+                };
+                // With server nonces on, a refusal hands out the nonce to use (RFC 9449 §8).
+                let nonce = dpop.as_ref().and_then(Dpop::fresh_nonce);
+                if let Some(nonce) = nonce.and_then(|n| http::HeaderValue::from_str(&n).ok()) {
+                    refusal.headers_mut().insert(dpop::DPOP_NONCE_HEADER, nonce);
+                }
+                return Ok(drain.answer(request, with_id(refusal)).await);
+            }
             match verified {
                 Ok(principal) => {
                     let Some(sessions) = sessions else {
@@ -262,10 +340,41 @@ where
                     let description = e.to_string();
                     let scope = audit::Scope::of_extensions(request.extensions());
                     audit::token_rejected(scope, false, &description, started);
-                    let refusal = with_id(challenge.invalid(&description));
+                    let refusal = with_id(match scheme {
+                        Scheme::Dpop => challenge.dpop_invalid_token(&description),
+                        Scheme::Bearer => challenge.invalid(&description),
+                    });
                     Ok(drain.answer(request, refusal).await)
                 }
             }
         })
+    }
+}
+
+/// Whether a verified `principal`'s token may be used with `scheme`: a DPoP-bound token
+/// (`cnf.jkt`) only with the DPoP scheme and a valid proof of its key, the DPoP scheme only for
+/// a bound token.
+async fn possession(
+    dpop: Option<&Dpop>,
+    scheme: Scheme,
+    method: &http::Method,
+    headers: &http::HeaderMap,
+    token: &str,
+    principal: &crate::Principal,
+) -> Result<(), DpopError> {
+    let jkt = principal.confirmation_jkt();
+    match (scheme, jkt, dpop) {
+        (Scheme::Bearer, None, _) => Ok(()),
+        (Scheme::Bearer, Some(_), _) => Err(DpopError::BoundTokenAsBearer),
+        (Scheme::Dpop, None, _) => Err(DpopError::UnboundToken),
+        // Not reached: the layer treats the DPoP scheme as absent when DPoP is off.
+        (Scheme::Dpop, Some(_), None) => Err(DpopError::Missing),
+        (Scheme::Dpop, Some(jkt), Some(dpop)) => {
+            let checked = dpop.check(method, headers, token, jkt).await;
+            if checked.is_ok() {
+                metrics::dpop_proof("valid");
+            }
+            checked
+        }
     }
 }

@@ -554,6 +554,9 @@ impl ClaimsMapping {
         if claims.contains_key("act") {
             builder = builder.actors(actors_of(claims)?);
         }
+        if let Some(jkt) = confirmation_jkt(claims)? {
+            builder = builder.confirmation_jkt(jkt);
+        }
         if let Some(policy) = &self.clients {
             builder = builder.client_policy(policy);
         }
@@ -581,6 +584,30 @@ fn client_of(claims: &ClaimObject<'_>) -> Result<Option<String>, AuthError> {
         }
     }
     Ok(None)
+}
+
+/// The DPoP key a token is bound to: `cnf.jkt` (RFC 9449 §6.1, §6.2). Fail closed: a `cnf` that
+/// is not an object, or a `jkt` that is not a non-empty string, refuses the token (read as
+/// unbound, it would be accepted without a proof). Other confirmation methods (`x5t#S256`) are
+/// not read.
+fn confirmation_jkt(claims: &ClaimObject<'_>) -> Result<Option<String>, AuthError> {
+    let Some(cnf) = claims.get("cnf") else {
+        return Ok(None);
+    };
+    let ClaimValue::Object(cnf) = cnf else {
+        return Err(AuthError::ClaimType {
+            claim: "cnf".into(),
+            expected: "an object",
+        });
+    };
+    match cnf.get("jkt") {
+        None => Ok(None),
+        Some(ClaimValue::String(jkt)) if !jkt.is_empty() => Ok(Some(jkt.to_string())),
+        Some(_) => Err(AuthError::ClaimType {
+            claim: "cnf.jkt".into(),
+            expected: "a non-empty string",
+        }),
+    }
 }
 
 /// The actor chain of RFC 8693 §4.1: `act` is an object naming the current actor (`sub`, and
@@ -1172,6 +1199,32 @@ mod tests {
                 err.to_string(),
                 "token claim `azp` must be a non-empty string"
             );
+        }
+    }
+
+    #[test]
+    fn the_dpop_key_binding_is_read_or_refuses_the_token() {
+        let mapping = ClaimsMapping::default();
+        let read = |claims: &str| mapping.principal_from_json(claims.as_bytes());
+        let bound =
+            read(r#"{"sub": "a", "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#);
+        assert_eq!(
+            bound.unwrap().confirmation_jkt(),
+            Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+        );
+        assert_eq!(read(r#"{"sub": "a"}"#).unwrap().confirmation_jkt(), None);
+        // Another confirmation method only: not DPoP-bound.
+        let mtls = read(r#"{"sub": "a", "cnf": {"x5t#S256": "abc"}}"#);
+        assert_eq!(mtls.unwrap().confirmation_jkt(), None);
+        for (claims, path) in [
+            (r#"{"sub": "a", "cnf": "jkt"}"#, "cnf"),
+            (r#"{"sub": "a", "cnf": {"jkt": ""}}"#, "cnf.jkt"),
+            (r#"{"sub": "a", "cnf": {"jkt": 5}}"#, "cnf.jkt"),
+        ] {
+            match read(claims) {
+                Err(AuthError::ClaimType { claim, .. }) => assert_eq!(claim, path, "{claims}"),
+                other => panic!("{claims}: {other:?}"),
+            }
         }
     }
 

@@ -16,8 +16,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 
 use super::built_once::built_once;
-use super::{marker, Listing};
+use super::{marker, permits, Listing};
 use crate::audit;
+use crate::authorizer::Authorization;
 use crate::denial;
 use crate::item::ItemKind;
 use crate::metrics::{self, Decision};
@@ -116,14 +117,22 @@ pub fn list_tools<S: Send + Sync + 'static>(
     listing: Listing,
 ) -> Result<ListToolsResult, ErrorData> {
     let principal = list_principal(context, ItemKind::Tool, "tools/list")?;
+    let authorization = Authorization::of_request(context);
     let all = router.list_all();
     let total = all.len();
     let tools: Vec<_> = all
         .into_iter()
         .filter_map(|mut tool| {
             let access = marker::take_tool(&mut tool)?;
+            let allowed = permits(
+                authorization,
+                ItemKind::Tool,
+                &tool.name,
+                &access,
+                &principal,
+            );
             listing
-                .present(&access, &principal, &mut tool.meta)
+                .present(&access, allowed, &mut tool.meta)
                 .then_some(tool)
         })
         .collect();
@@ -171,13 +180,21 @@ pub fn list_tools_built_once<S: Send + Sync + 'static>(
     listing: Listing,
 ) -> Result<ListToolsResult, ErrorData> {
     let principal = list_principal(context, ItemKind::Tool, "tools/list")?;
+    let authorization = Authorization::of_request(context);
     let listed = built_once(|| ListedTools::of(built_once(build)));
     let tools: Vec<_> = listed
         .tools
         .iter()
         .filter_map(|(access, tool)| {
             let mut tool_meta = tool.meta.clone();
-            if !listing.present(access, &principal, &mut tool_meta) {
+            let allowed = permits(
+                authorization,
+                ItemKind::Tool,
+                &tool.name,
+                access,
+                &principal,
+            );
+            if !listing.present(access, allowed, &mut tool_meta) {
                 return None;
             }
             let mut tool = tool.clone();
@@ -247,14 +264,17 @@ pub fn list_prompts<S: Send + Sync + 'static>(
     listing: Listing,
 ) -> Result<ListPromptsResult, ErrorData> {
     let principal = list_principal(context, ItemKind::Prompt, "prompts/list")?;
+    let authorization = Authorization::of_request(context);
     let all = router.list_all();
     let total = all.len();
     let prompts: Vec<_> = all
         .into_iter()
         .filter_map(|mut prompt| {
             let access = marker::take_prompt(&mut prompt)?;
+            let kind = ItemKind::Prompt;
+            let allowed = permits(authorization, kind, &prompt.name, &access, &principal);
             listing
-                .present(&access, &principal, &mut prompt.meta)
+                .present(&access, allowed, &mut prompt.meta)
                 .then_some(prompt)
         })
         .collect();

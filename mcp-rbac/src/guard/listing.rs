@@ -4,8 +4,6 @@ use rmcp::model::MetaObject;
 use rmcp::service::RequestContext;
 use rmcp::RoleServer;
 
-use super::allows;
-use crate::principal::Principal;
 use crate::requirement::Access;
 
 /// The `_meta` key carrying an item's canonical requirement (`Admin.Write`, `any(A, B)`, `public`)
@@ -126,15 +124,15 @@ impl Listing {
         self.mode == ListMode::Hide || self.requirement_meta
     }
 
-    /// Whether an item with `access` goes into `principal`'s list; if so, writes the
-    /// requirement metadata into `meta` when asked to.
+    /// Whether an item with `access`, which the caller may use or not (`allowed`, from
+    /// [`permits`](super::permits)), goes into the caller's list; if so, writes the requirement
+    /// metadata into `meta` when asked to.
     pub(crate) fn present(
         self,
         access: &Access,
-        principal: &Principal,
+        allowed: bool,
         meta: &mut Option<MetaObject>,
     ) -> bool {
-        let allowed = allows(access, principal);
         if !allowed && self.mode == ListMode::Hide {
             return false;
         }
@@ -150,7 +148,8 @@ impl Listing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Requirement;
+    use crate::guard::allows;
+    use crate::{Principal, Requirement};
 
     fn guest() -> Principal {
         Principal::builder("g").permissions(["Guest.Read"]).build()
@@ -160,8 +159,8 @@ mod tests {
     fn hide_drops_denied_items_and_show_keeps_them() {
         let admin = Access::Requires(Requirement::permission("Admin.Write"));
         let mut meta = None;
-        assert!(!Listing::hide().present(&admin, &guest(), &mut meta));
-        assert!(Listing::show().present(&admin, &guest(), &mut meta));
+        assert!(!Listing::hide().present(&admin, allows(&admin, &guest()), &mut meta));
+        assert!(Listing::show().present(&admin, allows(&admin, &guest()), &mut meta));
         assert_eq!(meta, None, "no metadata unless asked");
     }
 
@@ -170,13 +169,13 @@ mod tests {
         let admin = Access::Requires(Requirement::permission("Admin.Write"));
         let mut meta = None;
         let listing = Listing::show().with_requirement_meta(true);
-        assert!(listing.present(&admin, &guest(), &mut meta));
+        assert!(listing.present(&admin, allows(&admin, &guest()), &mut meta));
         let meta = meta.expect("meta written").0;
         assert_eq!(meta[REQUIRES_KEY], "Admin.Write");
         assert_eq!(meta[ALLOWED_KEY], false);
 
         let mut meta = None;
-        assert!(listing.present(&Access::Public, &guest(), &mut meta));
+        assert!(listing.present(&Access::Public, true, &mut meta));
         let meta = meta.expect("meta written").0;
         assert_eq!(meta[REQUIRES_KEY], "public");
         assert_eq!(meta[ALLOWED_KEY], true);

@@ -18,6 +18,7 @@ use rmcp::service::RequestContext;
 use rmcp::RoleServer;
 
 use crate::audit;
+use crate::authorizer::{Authorization, Query, Verdict};
 use crate::denial;
 use crate::item::ItemKind;
 use crate::metrics::{self, Decision};
@@ -75,13 +76,36 @@ impl Gate {
             counted(Decision::Deny, "no_principal");
             return Err(denial::unauthenticated());
         };
-        let allowed = allows(&self.access, principal);
+        let authorization = Authorization::of_request(context);
+        let checks_requirement = authorization.is_none_or(Authorization::checks_requirements);
+        let allowed = !checks_requirement || allows(&self.access, principal);
         let refused_by_ceiling = !allowed && ceiling_refuses(&self.access, principal);
         let reason = if refused_by_ceiling {
             denial::CLIENT_CEILING
         } else {
             "missing_permission"
         };
+        if allowed {
+            if let Some(authorization) = authorization {
+                let query = Query::new(principal, self.kind, &self.name, arguments);
+                if let Verdict::Deny { reason, message } =
+                    authorization.authorizer.authorize(&query)
+                {
+                    audit::refused(
+                        scope,
+                        self.kind,
+                        &self.name,
+                        principal,
+                        &self.required,
+                        reason,
+                        arguments,
+                        started,
+                    );
+                    counted(Decision::Deny, reason);
+                    return Err(denial::refused(self.kind, &self.name, reason, &message));
+                }
+            }
+        }
         audit::decided(
             scope,
             self.kind,
@@ -119,6 +143,42 @@ pub(crate) fn ceiling_refuses(access: &Access, principal: &Principal) -> bool {
             principal.client_ceiling().is_some() && req.is_met_by(principal.uncapped_permissions())
         }
     }
+}
+
+impl Gate {
+    /// [`permits`] for this gate's item.
+    pub(crate) fn permits(
+        &self,
+        authorization: Option<&Authorization>,
+        principal: &Principal,
+    ) -> bool {
+        permits(
+            authorization,
+            self.kind,
+            &self.name,
+            &self.access,
+            principal,
+        )
+    }
+}
+
+/// Whether `principal` may use the item (for lists: no arguments), by the requirement and the
+/// server's authorizer as placed.
+pub(crate) fn permits(
+    authorization: Option<&Authorization>,
+    kind: ItemKind,
+    name: &str,
+    access: &Access,
+    principal: &Principal,
+) -> bool {
+    let Some(authorization) = authorization else {
+        return allows(access, principal);
+    };
+    if authorization.checks_requirements() && !allows(access, principal) {
+        return false;
+    }
+    let query = Query::new(principal, kind, name, None);
+    authorization.authorizer.authorize(&query).is_allow()
 }
 
 /// The one rule: public items need only a principal, the rest need their requirement met.

@@ -14,6 +14,7 @@ use super::handler::{cache_hints, list_principal, require_principal};
 use super::uri_template::UriTemplate;
 use super::{Gate, Listing};
 use crate::audit;
+use crate::authorizer::Authorization;
 use crate::item::ItemKind;
 use crate::metrics::{self, Decision};
 use crate::principal::Principal;
@@ -154,13 +155,15 @@ impl ResourceGuard {
         listing: Listing,
     ) -> Result<ListResourcesResult, ErrorData> {
         let principal = list_principal(context, ItemKind::Resource, "resources/list")?;
+        let authorization = Authorization::of_request(context);
         let resources = self
             .resources
             .iter()
             .filter_map(|(resource, gate)| {
                 let mut resource = resource.clone();
+                let allowed = gate.permits(authorization, &principal);
                 listing
-                    .present(&gate.access, &principal, &mut resource.meta)
+                    .present(&gate.access, allowed, &mut resource.meta)
                     .then_some(resource)
             })
             .collect::<Vec<_>>();
@@ -185,13 +188,15 @@ impl ResourceGuard {
         listing: Listing,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         let principal = list_principal(context, ItemKind::Resource, "resources/templates/list")?;
+        let authorization = Authorization::of_request(context);
         let resource_templates = self
             .templates
             .iter()
             .filter_map(|(template, _, gate)| {
                 let mut template = template.clone();
+                let allowed = gate.permits(authorization, &principal);
                 listing
-                    .present(&gate.access, &principal, &mut template.meta)
+                    .present(&gate.access, allowed, &mut template.meta)
                     .then_some(template)
             })
             .collect::<Vec<_>>();

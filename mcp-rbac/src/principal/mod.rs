@@ -38,6 +38,8 @@ struct Inner {
     claims: Claims,
     client: Option<String>,
     actors: Vec<Actor>,
+    /// The token's `cnf.jkt` (RFC 9449 §6): the thumbprint of the key it is bound to.
+    confirmation_jkt: Option<Box<str>>,
     /// Set when a client ceiling applies: what the user holds before it, and the ceiling.
     capped: Option<Box<Capped>>,
 }
@@ -140,8 +142,15 @@ impl Principal {
             claims: Claims::of_map(Map::new()),
             client: None,
             actors: Vec::new(),
+            confirmation_jkt: None,
             client_policy: None,
         }
+    }
+
+    /// The JWK SHA-256 thumbprint (RFC 7638) the token is bound to, from its `cnf.jkt` claim
+    /// (RFC 9449 §6): such a token is used only with a DPoP proof signed by that key.
+    pub fn confirmation_jkt(&self) -> Option<&str> {
+        self.0.confirmation_jkt.as_deref()
     }
 
     /// The token's `sub`.
@@ -214,6 +223,7 @@ impl Principal {
             claims: inner.claims.clone(),
             client: inner.client.clone(),
             actors: inner.actors.clone(),
+            confirmation_jkt: inner.confirmation_jkt.clone(),
             client_policy: Some(policy.clone()),
         }
         .build()
@@ -237,6 +247,7 @@ pub struct PrincipalBuilder {
     claims: Claims,
     client: Option<String>,
     actors: Vec<Actor>,
+    confirmation_jkt: Option<Box<str>>,
     client_policy: Option<ClientPolicy>,
 }
 
@@ -316,6 +327,13 @@ impl PrincipalBuilder {
         self
     }
 
+    /// Binds the principal's token to a DPoP key: `jkt` is its RFC 7638 thumbprint (the
+    /// token's `cnf.jkt`, RFC 9449 §6). The bearer layer then asks for a proof signed by it.
+    pub fn confirmation_jkt(mut self, jkt: impl Into<String>) -> Self {
+        self.confirmation_jkt = Some(jkt.into().into_boxed_str());
+        self
+    }
+
     /// Caps the permissions with `policy`'s ceilings for the client and the actor chain, when
     /// the principal is built (so after every grant).
     pub fn client_policy(mut self, policy: &ClientPolicy) -> Self {
@@ -348,6 +366,7 @@ impl PrincipalBuilder {
             claims: self.claims,
             client: self.client,
             actors: self.actors,
+            confirmation_jkt: self.confirmation_jkt,
             capped,
         }))
     }

@@ -58,7 +58,8 @@ pub use listener::{Lingering, DEFAULT_LINGER};
 
 use self::limits::Limits;
 
-use crate::bearer::{BearerAuthLayer, StepUpLayer};
+use crate::authorizer::{Authorization, Authorizer, Placement};
+use crate::bearer::{BearerAuthLayer, Dpop, DpopMode, StepUpLayer};
 use crate::guard::{Listing, ResourceGuard};
 use crate::metadata::ProtectedResource;
 use crate::verify::TokenVerifier;
@@ -222,9 +223,11 @@ pub struct ServerBuilder {
     role_policy: Option<PolicySource>,
     client_policy: Option<ClientPolicySource>,
     listing: Option<Listing>,
+    authorization: Option<Authorization>,
     manifest: Option<Manifest>,
     resource_scopes: Vec<String>,
     step_up: bool,
+    dpop: Option<DpopMode>,
     stateless: bool,
     allowed_hosts: Vec<String>,
     shutdown_timeout: Duration,
@@ -249,9 +252,11 @@ impl ServerBuilder {
             role_policy: None,
             client_policy: None,
             listing: None,
+            authorization: None,
             manifest: None,
             resource_scopes: Vec::new(),
             step_up: false,
+            dpop: None,
             stateless: false,
             allowed_hosts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -342,6 +347,30 @@ impl ServerBuilder {
         self
     }
 
+    /// A policy engine consulted on every call, prompt and resource read (with the call's
+    /// arguments) and for every listed item (without), after the item's requirement holds: both
+    /// must allow. See [`crate::authorizer`].
+    pub fn authorizer(mut self, authorizer: impl Authorizer) -> Self {
+        self.authorization = Some(Authorization {
+            authorizer: std::sync::Arc::new(authorizer),
+            placement: Placement::Beside,
+        });
+        self
+    }
+
+    /// A policy engine that decides alone: the items' requirements (`requires`, `public`) are
+    /// not checked, and the role policy grants nothing the engine does not read. For a
+    /// deployment whose policy file (e.g. Cedar) replaces the role policy and the requirements;
+    /// it must permit every item it should serve, public ones included. The manifest and
+    /// step-up still show the code's requirements.
+    pub fn authorizer_replacing_requirements(mut self, authorizer: impl Authorizer) -> Self {
+        self.authorization = Some(Authorization {
+            authorizer: std::sync::Arc::new(authorizer),
+            placement: Placement::Replacing,
+        });
+        self
+    }
+
     /// The server's permission manifest (`Type::tool_router_manifest()`, merged with the prompt
     /// router's): the metadata's `scopes_supported` lists every permission it requires, and
     /// [`step_up`](Self::step_up) reads the tools' requirements from it.
@@ -361,6 +390,15 @@ impl ServerBuilder {
     /// specification's HTTP 403 `insufficient_scope` challenge (needs [`manifest`](Self::manifest)).
     pub fn step_up(mut self, on: bool) -> Self {
         self.step_up = on;
+        self
+    }
+
+    /// Accepts DPoP-bound tokens with their proofs (RFC 9449) beside bearer tokens
+    /// ([`DpopMode::Accept`]), or only them ([`DpopMode::Require`]): proofs must name the resource
+    /// URL, with an `iat` within a minute; the metadata lists the proof algorithms. See the
+    /// [DPoP guide](crate::guides::dpop); [`BearerAuthLayer::dpop`] takes the other settings.
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = Some(mode);
         self
     }
 
@@ -666,10 +704,20 @@ impl ServerBuilder {
             "" => "/".to_owned(),
             path => path.to_owned(),
         };
-        let auth = BearerAuthLayer::new(verifier, &resource);
+        let dpop = self.dpop.map(|mode| Dpop::new(mode, &resource));
+        if let Some(dpop) = &dpop {
+            let required = dpop.mode() == DpopMode::Require;
+            resource = resource.dpop(dpop.algorithm_names(), required);
+        }
+        let mut auth = BearerAuthLayer::new(verifier, &resource);
+        if let Some(dpop) = dpop {
+            auth = auth.dpop(dpop);
+        }
         let listing = self.listing.unwrap_or_default();
         let with_listing = axum::Extension(listing);
-        // Request → bearer layer → limits (body, concurrency, timeout) → list mode → step-up → rmcp.
+        let mcp = axum::Extension(self.authorization).layer(mcp);
+        // Request → bearer layer → limits (body, concurrency, timeout) → list mode → step-up →
+        // authorizer → rmcp.
         let endpoint = match (self.step_up, &self.manifest) {
             (true, Some(manifest)) => {
                 // Inside the bearer layer: it needs the verified principal.

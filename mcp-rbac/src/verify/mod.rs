@@ -39,7 +39,7 @@ pub use issuers::{MultiIssuerError, MultiIssuerVerifier};
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
 pub use jwks::{Jwks, JwksBuilder, DEFAULT_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL};
-pub(crate) use jws::header_algorithm;
+pub(crate) use jws::{header_algorithm, CompactJws};
 pub use jwt::{
     JwtConfigError, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
 };

@@ -1,0 +1,655 @@
+//! Cedar policies as an [`Authorizer`]: the `cedar` guide (`mcp-rbac/docs/cedar.md`) describes
+//! the entities, the context and the start-up checks.
+
+mod schema;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    ActionConstraint, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, ResourceConstraint, RestrictedExpression, Schema, ValidationMode,
+    Validator,
+};
+use rmcp::model::{JsonObject, Prompt, Tool};
+use serde_json::Value;
+
+use crate::authorizer::{Authorizer, Query, Verdict};
+use crate::guard::ResourceGuard;
+use crate::item::ItemKind;
+use crate::principal::Principal;
+
+use schema::{ArgType, Fields};
+
+/// `data.reason` when the policies do not permit the request (no `permit` applies, or a `forbid`
+/// does).
+pub const POLICY_DENIED: &str = "policy_denied";
+/// `data.reason` when the request could not be evaluated (an argument of the wrong type for the
+/// schema, a policy that errs on it): denied, as every failure is.
+pub const POLICY_ERROR: &str = "policy_error";
+
+/// Why a Cedar policy set was refused at start. The message names the policy, the tool, the
+/// argument or the attribute at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CedarError {
+    /// The text is not Cedar.
+    #[error("the Cedar policies do not parse: {0}")]
+    Parse(String),
+    /// The schema made from the tools could not be built (a bug, or a tool schema Cedar cannot
+    /// hold).
+    #[error("the Cedar schema made from the tools is invalid: {0}")]
+    Schema(String),
+    /// The policies do not validate against the schema: an unknown argument field, principal
+    /// attribute, action or entity type, or a type error.
+    #[error("the Cedar policies do not validate against the server's schema: {0}")]
+    Invalid(String),
+    /// A policy reads an argument or a principal attribute the schema does not have (behind
+    /// `has`, which Cedar's validator accepts as always false).
+    #[error("policy `{policy}` reads {variable}.{attribute}, which {what}{hint}")]
+    UnknownAttribute {
+        /// The policy's id.
+        policy: String,
+        /// `context` or `principal`.
+        variable: &'static str,
+        /// The attribute.
+        attribute: String,
+        /// What is missing it.
+        what: &'static str,
+        /// A did-you-mean suggestion, or nothing.
+        hint: String,
+    },
+    /// A policy names a tool, prompt or resource the server does not have.
+    #[error("policy `{policy}` names {entity}, which this server does not have{hint}")]
+    UnknownEntity {
+        /// The policy's id (`policy0`, … in file order, or its `@id` annotation).
+        policy: String,
+        /// The entity, as Cedar writes it (`Tool::"delte_product"`).
+        entity: String,
+        /// A did-you-mean suggestion, or nothing.
+        hint: String,
+    },
+}
+
+/// Evaluates Cedar policies for every call, prompt and resource read, with the principal as
+/// `User::"<sub>"` (its roles as parents `Role::"<role>"`), the action `Action::"call_tool"`,
+/// `Action::"get_prompt"` or `Action::"read_resource"`, the item as `Tool::"<name>"`,
+/// `Prompt::"<name>"` or `Resource::"<uri>"`, and the arguments as the context. Built with
+/// [`CedarAuthorizer::builder`]; the policies are validated against a schema made from the
+/// server's tools, prompts and resources, and checked for names the server does not have.
+pub struct CedarAuthorizer {
+    policies: PolicySet,
+    schema_source: Value,
+    actions: [EntityUid; 3],
+    /// Per action (tool, prompt, resource): the policies whose scope can match a request for an
+    /// item the server does not list (no `resource ==` naming one)…
+    by_action: [PolicySet; 3],
+    /// …and, per listed item, the policies whose scope can match a request for it. A policy whose
+    /// scope names another action or item cannot apply (its scope is false, and `&&` stops
+    /// there without error), so leaving it out changes neither the decision nor the errors.
+    by_item: [HashMap<String, PolicySet>; 3],
+    resource_types: [EntityTypeName; 3],
+    user_type: EntityTypeName,
+    role_type: EntityTypeName,
+    /// The principal attributes some policy may read: an attribute name no policy mentions
+    /// (as `x.name` or `x has name`, on any expression) is not built.
+    read: PrincipalReads,
+    tool_fields: Fields,
+    prompt_fields: Fields,
+    roles: Vec<String>,
+    authorizer: cedar_policy::Authorizer,
+}
+
+/// Which of the principal's attributes the policies mention.
+#[derive(Debug, Default)]
+struct PrincipalReads {
+    sub: bool,
+    iss: bool,
+    permissions: bool,
+    roles: bool,
+    scopes: bool,
+    /// The string claims read, with their attribute names.
+    claims: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for CedarAuthorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CedarAuthorizer")
+            .field("policies", &self.policies.policies().count())
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Collects what a [`CedarAuthorizer`] checks its policies against.
+#[derive(Debug)]
+pub struct CedarAuthorizerBuilder {
+    text: String,
+    tools: Vec<Tool>,
+    prompts: Vec<Prompt>,
+    resources: Vec<String>,
+    string_claims: Vec<String>,
+}
+
+impl CedarAuthorizer {
+    /// Starts from the policies' text (the content of a `.cedar` file).
+    pub fn builder(policies: impl Into<String>) -> CedarAuthorizerBuilder {
+        CedarAuthorizerBuilder {
+            text: policies.into(),
+            tools: Vec::new(),
+            prompts: Vec::new(),
+            resources: Vec::new(),
+            string_claims: Vec::new(),
+        }
+    }
+
+    /// The roles the policies name (`Role::"admin"`), sorted: for a development issuer minting
+    /// a token per role.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// The schema the policies were validated against, in Cedar's JSON schema format (for
+    /// review, or for the Cedar CLI).
+    pub fn schema_json(&self) -> Value {
+        self.schema_source.clone()
+    }
+
+    fn decide(&self, query: &Query<'_>) -> Result<bool, String> {
+        let (index, fields) = match query.kind {
+            ItemKind::Tool => (0, Some(&self.tool_fields)),
+            ItemKind::Prompt => (1, Some(&self.prompt_fields)),
+            ItemKind::Resource => (2, None),
+        };
+        let action = &self.actions[index];
+        let policies = self.by_item[index]
+            .get(query.name)
+            .unwrap_or(&self.by_action[index]);
+        let principal = self.principal_entity(query.principal)?;
+        let resource = EntityUid::from_type_name_and_id(
+            self.resource_types[index].clone(),
+            EntityId::new(query.name),
+        );
+        let context = match (fields, query.arguments) {
+            (Some(fields), Some(arguments)) => context_of(fields, arguments)?,
+            _ => Context::empty(),
+        };
+        // Not validated against the schema again per request: the context holds only
+        // arguments converted to their schema types, and the principal only its fixed
+        // attributes (validating both each time costs most of a decision).
+        let request = Request::new(principal.uid(), action.clone(), resource, context, None)
+            .map_err(|e| e.to_string())?;
+        let entities = Entities::from_entities([principal], None).map_err(|e| e.to_string())?;
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
+        if let Some(error) = response.diagnostics().errors().next() {
+            return Err(error.to_string());
+        }
+        Ok(response.decision() == Decision::Allow)
+    }
+
+    fn principal_entity(&self, principal: &Principal) -> Result<Entity, String> {
+        let strings = |items: &[String]| {
+            RestrictedExpression::new_set(
+                items
+                    .iter()
+                    .map(|s| RestrictedExpression::new_string(s.clone())),
+            )
+        };
+        let read = &self.read;
+        let mut attrs = HashMap::with_capacity(5 + read.claims.len());
+        if read.sub {
+            attrs.insert(
+                "sub".to_owned(),
+                RestrictedExpression::new_string(principal.subject().to_owned()),
+            );
+        }
+        if let (true, Some(issuer)) = (read.iss, principal.issuer()) {
+            attrs.insert(
+                "iss".to_owned(),
+                RestrictedExpression::new_string(issuer.to_owned()),
+            );
+        }
+        if read.permissions {
+            attrs.insert(
+                "permissions".to_owned(),
+                strings(&principal.permissions().names()),
+            );
+        }
+        if read.roles {
+            attrs.insert("roles".to_owned(), strings(principal.roles()));
+        }
+        if read.scopes {
+            attrs.insert("scopes".to_owned(), strings(principal.scopes()));
+        }
+        if !read.claims.is_empty() {
+            let claims = principal.claims();
+            for (name, attribute) in &read.claims {
+                if let Some(Value::String(value)) = claims.get(name) {
+                    attrs.insert(
+                        attribute.clone(),
+                        RestrictedExpression::new_string(value.clone()),
+                    );
+                }
+            }
+        }
+        let parents: HashSet<EntityUid> = principal
+            .roles()
+            .iter()
+            .map(|r| EntityUid::from_type_name_and_id(self.role_type.clone(), EntityId::new(r)))
+            .collect();
+        let user = EntityUid::from_type_name_and_id(
+            self.user_type.clone(),
+            EntityId::new(principal.subject()),
+        );
+        Entity::new(user, attrs, parents).map_err(|e| e.to_string())
+    }
+}
+
+impl Authorizer for CedarAuthorizer {
+    fn authorize(&self, query: &Query<'_>) -> Verdict {
+        match self.decide(query) {
+            Ok(true) => Verdict::Allow,
+            Ok(false) => {
+                Verdict::deny(POLICY_DENIED, "the authorization policy does not permit it")
+            }
+            Err(error) => {
+                tracing::warn!(target: "mcp_rbac::audit", kind = query.kind.as_str(), name = query.name, error, "Cedar evaluation failed: denied");
+                Verdict::deny(
+                    POLICY_ERROR,
+                    "the authorization policy could not be evaluated for this call",
+                )
+            }
+        }
+    }
+}
+
+impl CedarAuthorizerBuilder {
+    /// The server's tools (e.g. `Server::tool_router().list_all()`): each becomes a `Tool`
+    /// entity, and their input schemas type the context of `call_tool`.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// The server's prompts: each becomes a `Prompt` entity, their arguments (strings) the
+    /// context of `get_prompt`.
+    pub fn prompts(mut self, prompts: impl IntoIterator<Item = Prompt>) -> Self {
+        self.prompts.extend(prompts);
+        self
+    }
+
+    /// The server's guarded resources: each URI (or URI template) becomes a `Resource` entity.
+    pub fn resources(mut self, guard: &ResourceGuard) -> Self {
+        self.resources
+            .extend(guard.rules().into_iter().map(|(uri, _)| uri.to_owned()));
+        self
+    }
+
+    /// A string claim of the token the policies may read, as the principal's optional attribute
+    /// `claim_<name>` (e.g. `email` → `principal.claim_email`).
+    pub fn string_claim(mut self, name: impl Into<String>) -> Self {
+        self.string_claims.push(name.into());
+        self
+    }
+
+    /// Parses and validates the policies (strict mode) against the schema made from what was
+    /// given, and checks every `Tool::`, `Prompt::` and `Resource::` they name exists.
+    pub fn build(self) -> Result<CedarAuthorizer, CedarError> {
+        let policies =
+            PolicySet::from_str(&self.text).map_err(|e| CedarError::Parse(render(&e)))?;
+        let generated = schema::generate(&self.tools, &self.prompts, &self.string_claims);
+        let schema = Schema::from_json_value(generated.json.clone())
+            .map_err(|e| CedarError::Schema(render(&e)))?;
+        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        let context_names: BTreeSet<&str> = generated
+            .tool_fields
+            .keys()
+            .chain(generated.prompt_fields.keys())
+            .map(String::as_str)
+            .collect();
+        let principal_names: BTreeSet<&str> = generated
+            .principal_attributes
+            .iter()
+            .map(String::as_str)
+            .collect();
+        for policy in policies.policies() {
+            let json = policy
+                .to_json()
+                .map_err(|e| CedarError::Parse(render(&e)))?;
+            if let Some((variable, attribute)) =
+                unknown_attribute(&json, &context_names, &principal_names)
+            {
+                let (names, what) = match variable {
+                    "context" => (&context_names, "is not an argument of any tool or prompt"),
+                    _ => (&principal_names, "is not an attribute of the principal"),
+                };
+                return Err(CedarError::UnknownAttribute {
+                    policy: policy_name(policy),
+                    variable,
+                    hint: did_you_mean(&attribute, names)
+                        .map(|n| format!(" (did you mean {variable}.{n}?)"))
+                        .unwrap_or_default(),
+                    attribute,
+                    what,
+                });
+            }
+        }
+        // Warnings too: an impossible policy (a `forbid` that can never apply is a hole) or
+        // confusable identifiers.
+        if !validation.validation_passed_without_warnings() {
+            let problems: Vec<String> = validation
+                .validation_errors()
+                .map(render_diagnostic)
+                .chain(validation.validation_warnings().map(render_diagnostic))
+                .collect();
+            return Err(CedarError::Invalid(problems.join("; ")));
+        }
+        let known: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::from([
+            ("Tool", self.tools.iter().map(|t| t.name.as_ref()).collect()),
+            (
+                "Prompt",
+                self.prompts.iter().map(|p| p.name.as_str()).collect(),
+            ),
+            (
+                "Resource",
+                self.resources.iter().map(String::as_str).collect(),
+            ),
+        ]);
+        let mut attributes = BTreeSet::new();
+        for policy in policies.policies() {
+            let json = policy
+                .to_json()
+                .map_err(|e| CedarError::Parse(render(&e)))?;
+            attribute_names(&json, &mut attributes);
+        }
+        let read = PrincipalReads {
+            sub: attributes.contains("sub"),
+            iss: attributes.contains("iss"),
+            permissions: attributes.contains("permissions"),
+            roles: attributes.contains("roles"),
+            scopes: attributes.contains("scopes"),
+            claims: self
+                .string_claims
+                .iter()
+                .map(|name| (name.clone(), schema::claim_attribute(name)))
+                .filter(|(_, attribute)| attributes.contains(attribute.as_str()))
+                .collect(),
+        };
+        let mut roles = BTreeSet::new();
+        for policy in policies.policies() {
+            for entity in policy.entity_literals() {
+                let kind = entity.type_name().to_string();
+                let id = entity.id().unescaped().to_owned();
+                if kind == "Role" {
+                    roles.insert(id);
+                    continue;
+                }
+                let Some(names) = known.get(kind.as_str()) else {
+                    continue;
+                };
+                if !names.contains(id.as_str()) {
+                    return Err(CedarError::UnknownEntity {
+                        policy: policy_name(policy),
+                        entity: entity.to_string(),
+                        hint: did_you_mean(&id, names)
+                            .map(|n| format!(" (did you mean {kind}::\"{n}\"?)"))
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        let actions = [
+            uid("Action", "call_tool"),
+            uid("Action", "get_prompt"),
+            uid("Action", "read_resource"),
+        ];
+        let resource_types = ["Tool", "Prompt", "Resource"].map(type_name);
+        let names: [Vec<&str>; 3] = [
+            self.tools.iter().map(|t| t.name.as_ref()).collect(),
+            self.prompts.iter().map(|p| p.name.as_str()).collect(),
+            self.resources.iter().map(String::as_str).collect(),
+        ];
+        let mut by_action: [PolicySet; 3] = Default::default();
+        let mut by_item: [HashMap<String, PolicySet>; 3] = Default::default();
+        for index in 0..3 {
+            by_action[index] = subset(&policies, &actions[index], None)?;
+            for name in &names[index] {
+                let resource = EntityUid::from_type_name_and_id(
+                    resource_types[index].clone(),
+                    EntityId::new(*name),
+                );
+                by_item[index].insert(
+                    (*name).to_owned(),
+                    subset(&policies, &actions[index], Some(&resource))?,
+                );
+            }
+        }
+        Ok(CedarAuthorizer {
+            policies,
+            schema_source: generated.json,
+            actions,
+            by_action,
+            by_item,
+            resource_types,
+            user_type: type_name("User"),
+            role_type: type_name("Role"),
+            read,
+            tool_fields: generated.tool_fields,
+            prompt_fields: generated.prompt_fields,
+            roles: roles.into_iter().collect(),
+            authorizer: cedar_policy::Authorizer::new(),
+        })
+    }
+}
+
+fn type_name(kind: &str) -> EntityTypeName {
+    // The type names are this module's constants, all valid Cedar identifiers.
+    EntityTypeName::from_str(kind).unwrap_or_else(|_| unreachable!("{kind}"))
+}
+
+fn uid(kind: &str, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name(kind), EntityId::new(id))
+}
+
+/// The policies whose scope can match `action` on `resource` (a listed item), or on an item the
+/// server does not list (`None`): all of them but those whose scope says `action == <another>`
+/// or `resource == <another>` (or, for an unlisted item, `resource == <any listed one>`).
+fn subset(
+    policies: &PolicySet,
+    action: &EntityUid,
+    resource: Option<&EntityUid>,
+) -> Result<PolicySet, CedarError> {
+    let mut set = PolicySet::new();
+    for policy in policies.policies() {
+        let action_matches = match policy.action_constraint() {
+            ActionConstraint::Eq(other) => &other == action,
+            _ => true,
+        };
+        let resource_matches = match policy.resource_constraint() {
+            ResourceConstraint::Eq(other) => resource == Some(&other),
+            _ => true,
+        };
+        if action_matches && resource_matches {
+            set.add(policy.clone())
+                .map_err(|e| CedarError::Parse(render(&e)))?;
+        }
+    }
+    Ok(set)
+}
+
+/// Every attribute name a policy's JSON form reads (`x.name`, `x has name`, on any expression).
+fn attribute_names(json: &Value, names: &mut BTreeSet<String>) {
+    match json {
+        Value::Object(object) => {
+            for key in ["has", "."] {
+                if let Some(Value::Object(access)) = object.get(key) {
+                    match access.get("attr") {
+                        Some(Value::String(a)) => {
+                            names.insert(a.clone());
+                        }
+                        Some(Value::Array(path)) => {
+                            names.extend(path.iter().filter_map(Value::as_str).map(str::to_owned));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for value in object.values() {
+                attribute_names(value, names);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| attribute_names(v, names)),
+        _ => {}
+    }
+}
+
+/// The context of a call: each argument the schema types, converted to it; the others left out
+/// (the tool's own parsing refuses what its schema does not allow).
+fn context_of(fields: &Fields, arguments: &JsonObject) -> Result<Context, String> {
+    let mut pairs = Vec::with_capacity(arguments.len());
+    for (name, value) in arguments {
+        let Some(ty) = fields.get(name) else {
+            continue;
+        };
+        if let Some(value) = convert(ty, value).map_err(|e| format!("argument `{name}`: {e}"))? {
+            pairs.push((name.clone(), value));
+        }
+    }
+    Context::from_pairs(pairs).map_err(|e| e.to_string())
+}
+
+/// `value` as `ty`; `None` for JSON `null` (an absent optional field).
+fn convert(ty: &ArgType, value: &Value) -> Result<Option<RestrictedExpression>, String> {
+    Ok(Some(match (ty, value) {
+        (_, Value::Null) => return Ok(None),
+        (ArgType::Long, Value::Number(n)) => {
+            let long = n
+                .as_i64()
+                .ok_or_else(|| format!("{n} is not a 64-bit signed integer"))?;
+            RestrictedExpression::new_long(long)
+        }
+        (ArgType::String, Value::String(s)) => RestrictedExpression::new_string(s.clone()),
+        (ArgType::Bool, Value::Bool(b)) => RestrictedExpression::new_bool(*b),
+        (ArgType::Set(element), Value::Array(items)) => {
+            let mut converted = Vec::with_capacity(items.len());
+            for item in items {
+                converted.extend(convert(element, item)?);
+            }
+            RestrictedExpression::new_set(converted)
+        }
+        (ArgType::Record(fields), Value::Object(object)) => {
+            let mut pairs = Vec::with_capacity(object.len());
+            for (name, value) in object {
+                if let Some(ty) = fields.get(name) {
+                    if let Some(value) = convert(ty, value)? {
+                        pairs.push((name.clone(), value));
+                    }
+                }
+            }
+            RestrictedExpression::new_record(pairs).map_err(|e| e.to_string())?
+        }
+        (ty, value) => return Err(format!("expected {}, got {value}", ty.describe())),
+    }))
+}
+
+/// The closest name within edit distance 2, if any.
+fn did_you_mean<'a>(name: &str, known: &BTreeSet<&'a str>) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (distance(name, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// An error with its causes (Cedar's top-level messages are often generic).
+fn render(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A policy's `@id` annotation, else Cedar's id (`policy0`, … in file order).
+fn policy_name(policy: &cedar_policy::Policy) -> String {
+    policy
+        .annotation("id")
+        .map_or_else(|| policy.id().to_string(), str::to_owned)
+}
+
+/// The first `context.x` / `context has x` (or the same on `principal`) in a policy's JSON form
+/// whose attribute the schema does not have.
+fn unknown_attribute(
+    json: &Value,
+    context: &BTreeSet<&str>,
+    principal: &BTreeSet<&str>,
+) -> Option<(&'static str, String)> {
+    match json {
+        Value::Object(object) => {
+            for key in ["has", "."] {
+                let Some(Value::Object(access)) = object.get(key) else {
+                    continue;
+                };
+                let attribute = match access.get("attr") {
+                    Some(Value::String(a)) => Some(a.as_str()),
+                    Some(Value::Array(path)) => path.first().and_then(Value::as_str),
+                    _ => None,
+                };
+                let variable = access
+                    .get("left")
+                    .and_then(|l| l.get("Var"))
+                    .and_then(Value::as_str);
+                let known = match variable {
+                    Some("context") => Some(("context", context)),
+                    Some("principal") => Some(("principal", principal)),
+                    _ => None,
+                };
+                if let (Some((variable, known)), Some(attribute)) = (known, attribute) {
+                    if !known.contains(attribute) {
+                        return Some((variable, attribute.to_owned()));
+                    }
+                }
+            }
+            object
+                .values()
+                .find_map(|v| unknown_attribute(v, context, principal))
+        }
+        Value::Array(items) => items
+            .iter()
+            .find_map(|v| unknown_attribute(v, context, principal)),
+        _ => None,
+    }
+}
+
+/// A validation error or warning with its hint (Cedar gives did-you-mean suggestions as
+/// `miette` help).
+fn render_diagnostic(error: &(impl miette::Diagnostic + ?Sized)) -> String {
+    let mut text = error.to_string();
+    if let Some(help) = error.help() {
+        text.push_str(&format!(" ({help})"));
+    }
+    text
+}
