@@ -260,10 +260,22 @@ fn readme_curl_example_deletes_as_admin_and_refuses_the_guest() {
         "{stdout}"
     );
     assert_eq!(answers[1]["error"]["code"], 403, "{stdout}");
-    assert_eq!(
-        answers[1]["error"]["data"]["required"], "Admin.Write",
-        "{stdout}"
-    );
+    // The answers the README says each caller gets, as written under the block.
+    let said = |who: &str| -> serde_json::Value {
+        let after = block
+            .split(who)
+            .nth(1)
+            .unwrap_or_else(|| panic!("the README says what {who}"));
+        // A double-backtick code span: the message inside quotes the tool in backticks.
+        let json = after
+            .split("``")
+            .nth(1)
+            .expect("a code span with the answer")
+            .trim();
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{who}: {e}: {json}"))
+    };
+    assert_eq!(answers[0], said("The admin gets"), "{stdout}");
+    assert_eq!(answers[1], said("the guest gets"), "{stdout}");
 }
 
 /// `--issuer` verifies another issuer's tokens: a second server's development issuer stands in for
