@@ -261,7 +261,7 @@ pub(crate) fn judged(
     principal: &Principal,
     condition: &str,
     refused: Option<&'static str>,
-    started: Instant,
+    started: Option<Instant>,
 ) {
     let (decision, reason) = match refused {
         None => {
@@ -273,8 +273,9 @@ pub(crate) fn judged(
             (Decision::Deny, reason)
         }
     };
-    let record = scope
-        .record(Some(principal), decision, reason, started)
+    // Without a start the scope has no sink: nothing to record.
+    let record = started
+        .and_then(|started| scope.record(Some(principal), decision, reason, started))
         .map(|r| r.item(kind.as_str(), name, Some(condition)));
     scope.emit(record);
 }

@@ -124,16 +124,6 @@ pub(crate) struct Started {
     at: std::time::Instant,
 }
 
-/// Timing from `at`, a clock read the caller made already.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn started_at(at: std::time::Instant) -> Started {
-    Started {
-        #[cfg(feature = "metrics")]
-        at,
-    }
-}
-
 /// Starts timing a step.
 #[inline]
 pub(crate) fn start() -> Started {
@@ -172,6 +162,23 @@ pub(crate) fn decision(
         .increment(1);
         ::metrics::histogram!(DECISION_DURATION, "kind" => kind).record(started.seconds());
     }
+}
+
+/// A refusal of a call whose requirement was counted and timed as an allow already (an
+/// argument condition's): counted under its reason, not timed, so the duration histogram keeps
+/// one sample per call.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn refused_after_allow(kind: &'static str, name: &str, reason: &'static str) {
+    #[cfg(feature = "metrics")]
+    ::metrics::counter!(
+        DECISIONS,
+        "kind" => kind,
+        "name" => name.to_owned(),
+        "decision" => Decision::Deny.as_str(),
+        "reason" => reason,
+    )
+    .increment(1);
 }
 
 /// A request refused before any token was verified: `outcome` is `missing`, `duplicate_header`

@@ -2,6 +2,7 @@
 //! the arguments and the body. The generated wrapper takes a [`ConditionScope`] as its last
 //! extractor: the principal and what the decision's record needs, taken from the request once.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
@@ -15,14 +16,14 @@ use crate::audit;
 use crate::condition::{Condition, Denied};
 use crate::denial;
 use crate::item::ItemKind;
-use crate::metrics::{self, Decision};
-use crate::principal::{principal_from_context, Principal};
+use crate::metrics;
+use crate::principal::{principal_in, Principal};
 
 /// What an argument condition is judged with: the caller, and the item and request its
 /// decision is recorded under.
 pub struct ConditionScope {
     kind: ItemKind,
-    name: String,
+    name: Cow<'static, str>,
     principal: Principal,
     audit: Option<audit::Audit>,
     request_id: Option<audit::RequestId>,
@@ -32,15 +33,20 @@ pub struct ConditionScope {
 impl ConditionScope {
     fn of_request(
         kind: ItemKind,
-        name: String,
+        name: Cow<'static, str>,
         context: &rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<Self, ErrorData> {
+        // The HTTP request's parts hold the principal, the audit handle and the request id:
+        // looked up once for all three.
+        let parts = context.extensions.get::<http::request::Parts>();
         // The route's guard let the call through, so a principal is there; without one the
         // answer is the guard's own.
-        let principal = principal_from_context(context)
+        let principal = principal_in(context, parts)
             .cloned()
             .ok_or_else(denial::unauthenticated)?;
-        let scope = audit::Scope::of_request(context);
+        let scope = parts
+            .map(|p| audit::Scope::of_extensions(&p.extensions))
+            .unwrap_or_default();
         Ok(ConditionScope {
             kind,
             name,
@@ -70,8 +76,9 @@ impl ConditionScope {
         C: Condition<'a, S, A>,
     {
         let verdict = condition.judge(server, &self.principal, arguments);
-        let started = Instant::now();
-        let counted_from = metrics::started_at(started);
+        // Timed for the decision record only: the call's one sample in the metrics' duration
+        // histogram was taken when its requirement let it through.
+        let started = self.audit.is_some().then(Instant::now);
         let outcome = verdict.await;
         let scope = audit::Scope {
             audit: self.audit.as_ref(),
@@ -93,13 +100,7 @@ impl ConditionScope {
             // agrees adds a record, not a second count.
             Ok(()) => Ok(()),
             Err(denied) => {
-                metrics::decision(
-                    self.kind.as_str(),
-                    &self.name,
-                    Decision::Deny,
-                    denied.reason(),
-                    counted_from,
-                );
+                metrics::refused_after_allow(self.kind.as_str(), &self.name, denied.reason());
                 Err(denial::refused(
                     self.kind,
                     &self.name,
@@ -113,14 +114,16 @@ impl ConditionScope {
 
 impl<S> FromContextPart<ToolCallContext<'_, S>> for ConditionScope {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
-        let name = context.name.clone().into_owned();
+        // The scope is the route's last parameter: nothing reads the name after it, so it is
+        // moved out rather than copied (as rmcp's `Parameters` moves the arguments out).
+        let name = std::mem::take(&mut context.name);
         ConditionScope::of_request(ItemKind::Tool, name, context.as_request_context())
     }
 }
 
 impl<S> FromContextPart<PromptContext<'_, S>> for ConditionScope {
     fn from_context_part(context: &mut PromptContext<'_, S>) -> Result<Self, ErrorData> {
-        let name = context.name.clone();
+        let name = Cow::Owned(std::mem::take(&mut context.name));
         ConditionScope::of_request(ItemKind::Prompt, name, context.as_request_context())
     }
 }

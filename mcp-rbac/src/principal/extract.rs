@@ -21,6 +21,17 @@ pub fn principal_from_context(context: &RequestContext<RoleServer>) -> Option<&P
     })
 }
 
+/// [`principal_from_context`] for a caller that looked up the HTTP request's `parts` already.
+pub(crate) fn principal_in<'a>(
+    context: &'a RequestContext<RoleServer>,
+    parts: Option<&'a http::request::Parts>,
+) -> Option<&'a Principal> {
+    context
+        .extensions
+        .get::<Principal>()
+        .or_else(|| parts.and_then(|parts| parts.extensions.get::<Principal>()))
+}
+
 impl<C: AsRequestContext> FromContextPart<C> for Principal {
     fn from_context_part(context: &mut C) -> Result<Self, rmcp::ErrorData> {
         principal_from_context(context.as_request_context())

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
+pub(crate) use extract::principal_in;
 pub use extract::{principal_from_context, OptionalPrincipal};
 
 use crate::client_policy::ClientPolicy;
