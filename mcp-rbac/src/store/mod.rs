@@ -3,7 +3,7 @@
 //! session.
 //!
 //! One process keeps it in a [`MemoryState`] (the default). Replicas behind a load balancer
-//! share a [`RedisState`] (feature `redis`; Redis or Valkey): a proof used on one replica is
+//! share a `RedisState` (feature `redis`; Redis or Valkey): a proof used on one replica is
 //! refused on every other, a revocation made anywhere holds everywhere, and a session opened on
 //! one replica belongs to its principal on all of them. The [replicas guide](crate::guides::replicas)
 //! shows the set-up.
@@ -96,7 +96,7 @@ pub enum StoreError {
 }
 
 /// The bearer layer's state between requests: DPoP replay, revocations and session owners.
-/// [`MemoryState`] keeps it in this process; [`RedisState`] (feature `redis`) in Redis, shared
+/// [`MemoryState`] keeps it in this process; `RedisState` (feature `redis`) in Redis, shared
 /// by replicas. An implementation answers [`check`](Self::check) in one round trip where it can.
 pub trait SharedState: Send + Sync + 'static {
     /// Records `facts.replay` as used (when given, and not recorded yet), and answers whether it
