@@ -23,6 +23,7 @@ struct Redis {
 
 impl Redis {
     fn start(runtime: &Runtime) -> Option<Redis> {
+        let _entered = runtime.enter();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .ok()?
@@ -106,7 +107,10 @@ fn checks(c: &mut Criterion) {
         b.iter(|| assert!(check(&runtime, black_box(&memory))))
     });
     if let Some(redis) = &redis {
-        let state = RedisState::open(&redis.url).expect("a Redis URL");
+        let state = {
+            let _entered = runtime.enter();
+            RedisState::open(&redis.url).expect("a Redis URL")
+        };
         group.bench_function("redis_check", |b| {
             b.iter(|| assert!(check(&runtime, black_box(&state))))
         });
@@ -122,7 +126,10 @@ fn interleaved() {
     let Some(redis) = Redis::start(&runtime) else {
         return;
     };
-    let state = RedisState::open(&redis.url).expect("a Redis URL");
+    let state = {
+        let _entered = runtime.enter();
+        RedisState::open(&redis.url).expect("a Redis URL")
+    };
     let time = |state: &dyn SharedState, n: u32| {
         let start = Instant::now();
         for _ in 0..n {

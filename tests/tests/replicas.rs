@@ -517,3 +517,24 @@ async fn the_redis_state_answers_replay_revocation_and_owners() {
         asked.elapsed()
     );
 }
+
+/// Made outside a Tokio runtime, or with a malformed URL: an error, not a panic.
+#[test]
+fn a_redis_state_needs_a_runtime_and_a_url() {
+    let outside = RedisState::open("redis://127.0.0.1:6379");
+    assert!(
+        matches!(outside, Err(StoreError::Unavailable(_))),
+        "{outside:?}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let _entered = runtime.enter();
+    let malformed = RedisState::open("http://not-redis");
+    assert!(
+        matches!(malformed, Err(StoreError::Unavailable(_))),
+        "{malformed:?}"
+    );
+    assert!(RedisState::open("redis://127.0.0.1:6379").is_ok());
+}

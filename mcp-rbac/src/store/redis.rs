@@ -100,8 +100,14 @@ impl RedisStateBuilder {
     }
 
     /// The state. It connects on first use (and again whenever the connection is lost), so it
-    /// is made while Redis is down; only a malformed URL is refused here.
+    /// is made while Redis is down; only a malformed URL is refused here, or a call outside a
+    /// Tokio runtime (the connection's task runs on it).
     pub fn build(self) -> Result<RedisState, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Unavailable(
+                "a RedisState is made inside a Tokio runtime".to_owned(),
+            ));
+        }
         let client = redis::Client::open(self.url.as_str())
             .map_err(|e| StoreError::Unavailable(format!("Redis URL: {}", e.kind_text())))?;
         let config = ConnectionManagerConfig::new()
