@@ -348,6 +348,20 @@ pub(crate) fn token_rejected(scope: Scope<'_>, missing: bool, description: &str,
     scope.emit(record);
 }
 
+/// A request of a verified `principal` refused because the shared state (DPoP replay,
+/// revocations, session owners) could not answer: HTTP 503, reason `store_unavailable`.
+pub(crate) fn store_unavailable(scope: Scope<'_>, principal: &Principal, started: Instant) {
+    let record = scope
+        .record(
+            Some(principal),
+            Decision::Deny,
+            "store_unavailable",
+            started,
+        )
+        .map(|r| r.item("request", "authorization_state", None).status(503));
+    scope.emit(record);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

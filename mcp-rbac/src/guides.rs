@@ -36,6 +36,9 @@ pub mod client_ceilings {}
 #[doc = include_str!("../docs/dpop.md")]
 pub mod dpop {}
 
+#[doc = include_str!("../docs/replicas.md")]
+pub mod replicas {}
+
 #[cfg(feature = "cedar")]
 #[doc = include_str!("../docs/cedar.md")]
 pub mod cedar {}

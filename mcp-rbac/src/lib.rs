@@ -109,6 +109,7 @@ mod principal;
 mod requirement;
 pub mod server;
 pub mod stdio;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod typed;

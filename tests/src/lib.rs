@@ -87,6 +87,14 @@ impl Mcp {
         self.session.as_deref()
     }
 
+    /// This client naming the session `session` (opened elsewhere, e.g. on another replica).
+    pub fn in_session(&self, session: &str) -> Self {
+        Mcp {
+            session: Some(session.to_owned()),
+            ..self.clone()
+        }
+    }
+
     /// This client with `token` instead of its own, in the same session.
     pub fn with_token(&self, token: &str) -> Self {
         Mcp {

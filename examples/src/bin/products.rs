@@ -15,6 +15,18 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(products::Command::Revoke(revoke)) = &cli.command {
+        return match products::revoke(revoke).await {
+            Ok(done) => {
+                let _ = writeln!(std::io::stdout(), "{done}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("products revoke: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if cli.manifest {
         // Not `println!`: it panics when the reader has gone (`products --manifest | head`).
         let json = products::Products::manifest().to_json();

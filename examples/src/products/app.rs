@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mcp_rbac::audit::{JsonLinesOptions, JsonLinesSink};
 use mcp_rbac::cedar::{CedarAuthorizer, CedarError};
 use mcp_rbac::server::RunningServer;
+use mcp_rbac::store::SharedState;
 use mcp_rbac::testkit::DevIssuer;
 use mcp_rbac::{ClaimsMapping, Issuer, ServerBuilder};
 
@@ -59,6 +60,8 @@ pub struct Running {
     pub counters: Arc<Counters>,
     /// Where `GET /metrics` is served, with `--metrics`.
     pub metrics: Option<SocketAddr>,
+    /// DPoP replay, revocations and session owners (in Redis with `--redis`).
+    pub state: Arc<dyn SharedState>,
     stateless: bool,
     server: RunningServer,
 }
@@ -164,6 +167,9 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
     if let Some(mode) = cli.dpop {
         builder = builder.dpop(mode.into());
     }
+    if let Some(url) = &cli.redis {
+        builder = builder.redis(url);
+    }
     let catalog = Catalog::seeded();
     let counters = catalog.counters();
     let server = builder
@@ -194,6 +200,7 @@ pub async fn start(cli: Cli) -> Result<Running, StartError> {
         tokens,
         stateless: cli.stateless,
         metrics: server.metrics_addr(),
+        state: server.assembled().shared_state().clone(),
         counters,
         server,
     })

@@ -140,6 +140,53 @@ pub struct Cli {
     /// Seconds a shutdown (Ctrl-C or SIGTERM) waits for requests in flight.
     #[arg(long, value_parser = seconds, default_value = "30")]
     pub shutdown_timeout: Duration,
+
+    /// Keep DPoP proof replay, revocations and session owners in this Redis (or Valkey), e.g.
+    /// redis://127.0.0.1:6379, shared by every replica. While it cannot be reached, protected
+    /// requests get 503 with Retry-After.
+    #[arg(long, value_name = "URL", env = "MCP_RBAC_REDIS")]
+    pub redis: Option<String>,
+
+    /// An admin command instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The products server's admin commands.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Revoke tokens in the Redis that replicas share: every token of a subject issued until
+    /// now (or --before), or one token by its `jti`.
+    Revoke(Revoke),
+}
+
+/// `products revoke`.
+#[derive(clap::Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["subject", "jti"])))]
+pub struct Revoke {
+    /// The Redis the servers use (their --redis).
+    #[arg(long, value_name = "URL", env = "MCP_RBAC_REDIS")]
+    pub redis: String,
+
+    /// Revoke every token of this subject (`sub`) issued at or before --before.
+    #[arg(long)]
+    pub subject: Option<String>,
+
+    /// The subject's issuer (`iss`); without it, tokens that carry no `iss` (e.g. API keys).
+    #[arg(long, requires = "subject")]
+    pub issuer: Option<String>,
+
+    /// Seconds since the epoch: tokens issued at or before it are revoked (default: now).
+    #[arg(long, requires = "subject")]
+    pub before: Option<i64>,
+
+    /// Revoke the one token whose `jti` is this.
+    #[arg(long, requires = "until")]
+    pub jti: Option<String>,
+
+    /// Seconds since the epoch until which the `jti` is revoked (the token's `exp`).
+    #[arg(long, requires = "jti")]
+    pub until: Option<i64>,
 }
 
 /// A positive number of seconds (`0.5`, `30`).

@@ -10,6 +10,7 @@
 //! `readonly-agent` (`azp`, else `client_id`) is capped at `Guest.Read`, see
 //! [`policy::client_policy`].
 
+mod admin;
 mod app;
 mod catalog;
 mod cli;
@@ -17,7 +18,10 @@ pub mod policy;
 mod server;
 mod verifiers;
 
+pub use admin::revoke;
 pub use app::{cedar_authorizer, cedar_authorizer_of, start, Running, StartError, Tokens};
 pub use catalog::{Catalog, Counters};
-pub use cli::{Cli, ClientSecret, DpopFlag, ListModeFlag, INTROSPECTION_SECRET_ENV};
+pub use cli::{
+    Cli, ClientSecret, Command, DpopFlag, ListModeFlag, Revoke, INTROSPECTION_SECRET_ENV,
+};
 pub use server::Products;

@@ -67,7 +67,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use challenge::Challenge;
-pub use dpop::{Dpop, DpopError, DpopMode, MemoryReplayStore, ReplayStore};
+pub use dpop::{Dpop, DpopError, DpopMode};
 pub use drain::{DEFAULT_DRAIN_BYTES, DEFAULT_DRAIN_TIME};
 pub use header::{bearer_token, HeaderError};
 pub use session::DEFAULT_MAX_SESSIONS;
@@ -75,11 +75,12 @@ pub use step_up::{StepUp, StepUpLayer, DEFAULT_MAX_BODY_BYTES};
 
 use self::drain::Drain;
 use self::header::Scheme;
-use self::session::{SessionOwners, SessionUse};
+
 use crate::audit;
 use crate::metadata::ProtectedResource;
 use crate::metrics::{self, Decision};
-use crate::verify::{header_algorithm, AuthError, TokenVerifier};
+use crate::store::{MemoryState, ReplayKey, RequestFacts, SharedState, StoreError, Verdicts};
+use crate::verify::{header_algorithm, json_numeric_date, AuthError, TokenVerifier};
 
 /// Authenticates each request with a [`TokenVerifier`]: a verified [`Principal`](crate::Principal)
 /// goes into the request's extensions (where the guards find it through rmcp's request context);
@@ -102,7 +103,10 @@ use crate::verify::{header_algorithm, AuthError, TokenVerifier};
 pub struct BearerAuthLayer {
     verifier: Arc<dyn TokenVerifier>,
     challenge: Challenge,
-    sessions: Option<Arc<SessionOwners>>,
+    state: Arc<dyn SharedState>,
+    /// The state is the layer's own [`MemoryState`], sized by `max_sessions`.
+    own_state: bool,
+    sessions: bool,
     drain: Drain,
     dpop: Option<Dpop>,
 }
@@ -114,7 +118,9 @@ impl BearerAuthLayer {
         BearerAuthLayer {
             verifier: Arc::new(verifier),
             challenge: Challenge::new(&resource.metadata_url()),
-            sessions: Some(Arc::new(SessionOwners::new(DEFAULT_MAX_SESSIONS))),
+            state: Arc::new(MemoryState::default().max_sessions(DEFAULT_MAX_SESSIONS)),
+            own_state: true,
+            sessions: true,
             drain: Drain::default(),
             dpop: None,
         }
@@ -141,10 +147,27 @@ impl BearerAuthLayer {
 
     /// How many session owners to remember ([`DEFAULT_MAX_SESSIONS`] unless set). Past it the
     /// least used are forgotten, and such a session is bound again to the next principal it
-    /// serves; `0` stops binding sessions to principals altogether.
+    /// serves; `0` stops binding sessions to principals altogether. With a
+    /// [`shared_state`](Self::shared_state) given, only `0` counts (the state bounds itself).
     pub fn max_sessions(mut self, max: usize) -> Self {
-        self.sessions = (max > 0).then(|| Arc::new(SessionOwners::new(max)));
+        self.sessions = max > 0;
+        if self.own_state && max > 0 {
+            self.state = Arc::new(MemoryState::default().max_sessions(max));
+        }
         self
+    }
+
+    /// Where proof `jti`s, revocations and session owners are kept: a `RedisState` (feature
+    /// `redis`) shared by replicas, or a [`MemoryState`] of other sizes.
+    pub fn shared_state(mut self, state: Arc<dyn SharedState>) -> Self {
+        self.state = state;
+        self.own_state = false;
+        self
+    }
+
+    /// The state proof `jti`s, revocations and session owners are kept in: revoke through it.
+    pub fn state(&self) -> &Arc<dyn SharedState> {
+        &self.state
     }
 }
 
@@ -156,7 +179,8 @@ impl<S> Layer<S> for BearerAuthLayer {
             inner,
             verifier: self.verifier.clone(),
             challenge: self.challenge.clone(),
-            sessions: self.sessions.clone(),
+            state: self.state.clone(),
+            sessions: self.sessions,
             drain: self.drain,
             dpop: self.dpop.clone(),
         }
@@ -169,7 +193,8 @@ pub struct BearerAuth<S> {
     inner: S,
     verifier: Arc<dyn TokenVerifier>,
     challenge: Challenge,
-    sessions: Option<Arc<SessionOwners>>,
+    state: Arc<dyn SharedState>,
+    sessions: bool,
     drain: Drain,
     dpop: Option<Dpop>,
 }
@@ -258,7 +283,8 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         let challenge = self.challenge.clone();
-        let sessions = self.sessions.clone();
+        let state = self.state.clone();
+        let sessions = self.sessions;
         let dpop = self.dpop.clone();
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
@@ -278,30 +304,7 @@ where
             .await
             .unwrap_or(Err(AuthError::Internal));
             metrics::token_verified(verified.as_ref().map(|_| ()), algorithm, verifying);
-            // The proof of possession (RFC 9449 §7.1), or the refusal of a bound token as Bearer.
-            let bound = match &verified {
-                Ok(principal) => {
-                    let token = header::token_text(&value, range.clone()).unwrap_or_default();
-                    let (method, headers) = (request.method(), request.headers());
-                    // A replay store that panics refuses the request, like a verifier that does.
-                    AssertUnwindSafe(possession(
-                        dpop.as_ref(),
-                        scheme,
-                        method,
-                        headers,
-                        token,
-                        principal,
-                    ))
-                    .catch_unwind()
-                    .await
-                    .unwrap_or(Err(DpopError::Internal))
-                }
-                Err(_) => Ok(()),
-            };
-            if let Err(error) = bound {
-                let scope = audit::Scope::of_extensions(request.extensions());
-                audit::token_rejected(scope, false, &error.to_string(), started);
-                metrics::dpop_proof(error.class());
+            let dpop_refusal = |error: DpopError| {
                 let mut refusal = if dpop.is_some() {
                     challenge.dpop_refused(error)
                 } else {
@@ -312,30 +315,10 @@ where
                 if let Some(nonce) = nonce.and_then(|n| http::HeaderValue::from_str(&n).ok()) {
                     refusal.headers_mut().insert(dpop::DPOP_NONCE_HEADER, nonce);
                 }
-                return Ok(drain.answer(request, with_id(refusal)).await);
-            }
-            match verified {
-                Ok(principal) => {
-                    let Some(sessions) = sessions else {
-                        request.extensions_mut().insert(principal);
-                        return Ok(with_id(inner.call(request).await?.map(Body::new)));
-                    };
-                    let checking = metrics::start();
-                    let used = sessions.check(request.headers(), &principal);
-                    if matches!(used, SessionUse::Foreign) {
-                        let scope = audit::Scope::of_extensions(request.extensions());
-                        audit::foreign_session(scope, &principal, started);
-                        let reason = "foreign_session";
-                        metrics::decision("session", "", Decision::Deny, reason, checking);
-                        let refusal = with_id(session::not_found());
-                        return Ok(drain.answer(request, refusal).await);
-                    }
-                    let is_delete = request.method() == http::Method::DELETE;
-                    request.extensions_mut().insert(principal.clone());
-                    let response = inner.call(request).await?.map(Body::new);
-                    sessions.record(used, &principal, is_delete, &response);
-                    Ok(with_id(response))
-                }
+                refusal
+            };
+            let principal = match verified {
+                Ok(principal) => principal,
                 Err(e) => {
                     let description = e.to_string();
                     let scope = audit::Scope::of_extensions(request.extensions());
@@ -344,37 +327,165 @@ where
                         Scheme::Dpop => challenge.dpop_invalid_token(&description),
                         Scheme::Bearer => challenge.invalid(&description),
                     });
-                    Ok(drain.answer(request, refusal).await)
+                    return Ok(drain.answer(request, refusal).await);
+                }
+            };
+            // The proof of possession (RFC 9449 §7.1), or the refusal of a bound token as Bearer.
+            let token = header::token_text(&value, range.clone()).unwrap_or_default();
+            let (method, headers) = (request.method(), request.headers());
+            let bound = possession(dpop.as_ref(), scheme, method, headers, token, &principal);
+            let replay = match bound {
+                Ok(replay) => replay,
+                Err(error) => {
+                    let scope = audit::Scope::of_extensions(request.extensions());
+                    audit::token_rejected(scope, false, &error.to_string(), started);
+                    metrics::dpop_proof(error.class());
+                    return Ok(drain.answer(request, with_id(dpop_refusal(error))).await);
+                }
+            };
+            // Replay, revocation and the session's owner: one question to the shared state.
+            let checking = metrics::start();
+            let session = sessions
+                .then(|| request.headers().get(session::SESSION_HEADER).cloned())
+                .flatten();
+            let claims = principal.claims();
+            let facts = RequestFacts {
+                now: dpop.as_ref().map_or_else(crate::store::unix_now, Dpop::now),
+                replay,
+                token_id: claims.get("jti").and_then(serde_json::Value::as_str),
+                issuer: principal.issuer(),
+                subject: principal.subject(),
+                issued_at: claims.get("iat").and_then(json_numeric_date),
+                session: session.as_ref().map(|id| id.as_bytes()),
+            };
+            // A state that panics refuses the request, like one that cannot be reached. `check`
+            // is called inside the guarded future: it may panic before returning one.
+            let verdicts = AssertUnwindSafe(async { state.check(&facts).await })
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("panicked".to_owned())));
+            let verdicts = match verdicts {
+                Ok(verdicts) => verdicts,
+                Err(StoreError::Full) if replay.is_some() => {
+                    let error = DpopError::ReplayUnavailable;
+                    let scope = audit::Scope::of_extensions(request.extensions());
+                    audit::token_rejected(scope, false, &error.to_string(), started);
+                    metrics::dpop_proof(error.class());
+                    return Ok(drain.answer(request, with_id(dpop_refusal(error))).await);
+                }
+                Err(error) => {
+                    tracing::error!(target: "mcp_rbac::auth", %error, "shared state unavailable: request refused");
+                    let scope = audit::Scope::of_extensions(request.extensions());
+                    audit::store_unavailable(scope, &principal, started);
+                    let reason = "store_unavailable";
+                    metrics::decision("request", "", Decision::Deny, reason, checking);
+                    return Ok(drain.answer(request, with_id(unavailable())).await);
+                }
+            };
+            let Verdicts {
+                replayed,
+                revoked,
+                session_owner,
+            } = verdicts;
+            if revoked {
+                let description = "token revoked";
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, false, description, started);
+                metrics::decision("request", "", Decision::Deny, "revoked", checking);
+                let refusal = with_id(match scheme {
+                    Scheme::Dpop => challenge.dpop_invalid_token(description),
+                    Scheme::Bearer => challenge.invalid(description),
+                });
+                return Ok(drain.answer(request, refusal).await);
+            }
+            if replayed {
+                let error = DpopError::Replayed;
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::token_rejected(scope, false, &error.to_string(), started);
+                metrics::dpop_proof(error.class());
+                return Ok(drain.answer(request, with_id(dpop_refusal(error))).await);
+            }
+            if replay.is_some() {
+                metrics::dpop_proof("valid");
+            }
+            let known_owner = session_owner.is_some();
+            if session_owner.is_some_and(|owner| !session::is_owner(&owner, &principal)) {
+                let scope = audit::Scope::of_extensions(request.extensions());
+                audit::foreign_session(scope, &principal, started);
+                let reason = "foreign_session";
+                metrics::decision("session", "", Decision::Deny, reason, checking);
+                return Ok(drain.answer(request, with_id(session::not_found())).await);
+            }
+            if !sessions {
+                request.extensions_mut().insert(principal);
+                return Ok(with_id(inner.call(request).await?.map(Body::new)));
+            }
+            let is_delete = request.method() == http::Method::DELETE;
+            request.extensions_mut().insert(principal.clone());
+            let response = inner.call(request).await?.map(Body::new);
+            if !response.status().is_success() {
+                return Ok(with_id(response));
+            }
+            let owner = session::owner_of(&principal);
+            let recorded = match &session {
+                // A session opened: it is this principal's. Unrecorded, its id is not handed out.
+                None => match response.headers().get(session::SESSION_HEADER) {
+                    Some(id) => state.bind_session(id.as_bytes(), &owner, false).await,
+                    None => Ok(()),
+                },
+                Some(id) if is_delete => state.remove_session(id.as_bytes()).await,
+                // First use of a session without an owner: it is this principal's now.
+                Some(id) if !known_owner => state.bind_session(id.as_bytes(), &owner, true).await,
+                Some(_) => Ok(()),
+            };
+            match recorded {
+                Ok(()) => Ok(with_id(response)),
+                Err(error) if session.is_none() => {
+                    tracing::error!(target: "mcp_rbac::auth", %error, "session owner not recorded: session refused");
+                    Ok(with_id(unavailable()))
+                }
+                Err(error) => {
+                    tracing::warn!(target: "mcp_rbac::auth", %error, "session owner not updated");
+                    Ok(with_id(response))
                 }
             }
         })
     }
 }
 
+/// The answer when the shared state cannot be asked: the server's outage, not the client's
+/// token, so `503` and a retry shortly.
+fn unavailable() -> Response<Body> {
+    let mut response = Response::new(Body::from(
+        "Service Unavailable: authorization state unreachable",
+    ));
+    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
+    response
+}
+
 /// Whether a verified `principal`'s token may be used with `scheme`: a DPoP-bound token
 /// (`cnf.jkt`) only with the DPoP scheme and a valid proof of its key, the DPoP scheme only for
 /// a bound token.
-async fn possession(
+/// For a DPoP request, the proof to record as used.
+fn possession(
     dpop: Option<&Dpop>,
     scheme: Scheme,
     method: &http::Method,
     headers: &http::HeaderMap,
     token: &str,
     principal: &crate::Principal,
-) -> Result<(), DpopError> {
+) -> Result<Option<ReplayKey>, DpopError> {
     let jkt = principal.confirmation_jkt();
     match (scheme, jkt, dpop) {
-        (Scheme::Bearer, None, _) => Ok(()),
+        (Scheme::Bearer, None, _) => Ok(None),
         (Scheme::Bearer, Some(_), _) => Err(DpopError::BoundTokenAsBearer),
         (Scheme::Dpop, None, _) => Err(DpopError::UnboundToken),
         // Not reached: the layer treats the DPoP scheme as absent when DPoP is off.
         (Scheme::Dpop, Some(_), None) => Err(DpopError::Missing),
-        (Scheme::Dpop, Some(jkt), Some(dpop)) => {
-            let checked = dpop.check(method, headers, token, jkt).await;
-            if checked.is_ok() {
-                metrics::dpop_proof("valid");
-            }
-            checked
-        }
+        (Scheme::Dpop, Some(jkt), Some(dpop)) => dpop.check(method, headers, token, jkt).map(Some),
     }
 }

@@ -40,6 +40,10 @@ pub const ENV_VARIABLES: &[(&str, &str)] = &[
         "true: scope challenges (HTTP 403 insufficient_scope)",
     ),
     ("MCP_RBAC_STATELESS", "true: no sessions, JSON answers"),
+    (
+        "MCP_RBAC_REDIS",
+        "a Redis URL: DPoP replay, revocations, session owners shared by replicas (feature redis)",
+    ),
 ];
 
 /// The claims presets `MCP_RBAC_CLAIMS` names (`keycloak` takes `:<client>`).
@@ -106,6 +110,16 @@ pub(super) fn apply(
     }
     if let Some(on) = var("MCP_RBAC_STATELESS") {
         builder.stateless = flag("MCP_RBAC_STATELESS", &on)?;
+    }
+    if let Some(url) = var("MCP_RBAC_REDIS") {
+        #[cfg(feature = "redis")]
+        {
+            builder = builder.redis(url);
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(ServerError::Config(format!(
+            "MCP_RBAC_REDIS=`{url}` needs mcp-rbac's `redis` feature"
+        )));
     }
     Ok(builder)
 }

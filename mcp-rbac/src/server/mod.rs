@@ -62,6 +62,7 @@ use crate::authorizer::{Authorization, Authorizer, Placement};
 use crate::bearer::{BearerAuthLayer, Dpop, DpopMode, StepUpLayer};
 use crate::guard::{Listing, ResourceGuard};
 use crate::metadata::ProtectedResource;
+use crate::store::SharedState;
 use crate::verify::TokenVerifier;
 use crate::{ClaimsMapping, ClientPolicy, Manifest, RolePolicy};
 
@@ -201,6 +202,13 @@ pub enum ServerError {
     },
 }
 
+/// Where the bearer layer's state between requests lives.
+enum StateSource {
+    Given(Arc<dyn SharedState>),
+    #[cfg(feature = "redis")]
+    Redis(String),
+}
+
 enum PolicySource {
     Inline(RolePolicy),
     File(PathBuf),
@@ -229,6 +237,7 @@ pub struct ServerBuilder {
     step_up: bool,
     dpop: Option<DpopMode>,
     stateless: bool,
+    shared_state: Option<StateSource>,
     allowed_hosts: Vec<String>,
     shutdown_timeout: Duration,
     limits: Limits,
@@ -258,6 +267,7 @@ impl ServerBuilder {
             step_up: false,
             dpop: None,
             stateless: false,
+            shared_state: None,
             allowed_hosts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             limits: Limits::default(),
@@ -399,6 +409,27 @@ impl ServerBuilder {
     /// [DPoP guide](crate::guides::dpop); [`BearerAuthLayer::dpop`] takes the other settings.
     pub fn dpop(mut self, mode: DpopMode) -> Self {
         self.dpop = Some(mode);
+        self
+    }
+
+    /// Where DPoP proof `jti`s, revocations and session owners are kept (this process's
+    /// [`MemoryState`](crate::store::MemoryState) unless set): replicas behind a load balancer
+    /// share one, e.g. a [`RedisState`](crate::store). With sessions, a state that shares them
+    /// also keeps rmcp's session state, so any replica serves any session. When the state cannot
+    /// answer, protected requests get `503` with `Retry-After` (the
+    /// [replicas guide](crate::guides::replicas)).
+    pub fn shared_state(mut self, state: Arc<dyn SharedState>) -> Self {
+        self.shared_state = Some(StateSource::Given(state));
+        self
+    }
+
+    /// [`shared_state`](Self::shared_state) in the Redis (or Valkey) at `url`
+    /// (`redis://host:6379`), with [`RedisState`](crate::store::RedisState)'s defaults. The
+    /// connection is made on first use and remade whenever it is lost: the server starts while
+    /// Redis is down (refusing protected requests until it is up); a malformed URL stops it.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.shared_state = Some(StateSource::Redis(url.into()));
         self
     }
 
@@ -690,10 +721,21 @@ impl ServerBuilder {
         }
         hosts.extend(self.allowed_hosts);
         config = config.with_allowed_hosts(hosts);
+        let state: Option<Arc<dyn SharedState>> = match self.shared_state {
+            None => None,
+            Some(StateSource::Given(state)) => Some(state),
+            #[cfg(feature = "redis")]
+            Some(StateSource::Redis(url)) => Some(Arc::new(
+                crate::store::RedisState::open(url)
+                    .map_err(|e| ServerError::Config(e.to_string()))?,
+            )),
+        };
         if self.stateless {
             config = config
                 .with_legacy_session_mode(false)
                 .with_json_response(true);
+        } else if let Some(state) = &state {
+            config.session_store = state.mcp_session_store();
         }
         let mcp = StreamableHttpService::new(
             move || Ok(factory()),
@@ -713,6 +755,10 @@ impl ServerBuilder {
         if let Some(dpop) = dpop {
             auth = auth.dpop(dpop);
         }
+        if let Some(state) = state {
+            auth = auth.shared_state(state);
+        }
+        let state = auth.state().clone();
         let listing = self.listing.unwrap_or_default();
         let with_listing = axum::Extension(listing);
         let mcp = axum::Extension(self.authorization).layer(mcp);
@@ -754,6 +800,7 @@ impl ServerBuilder {
             resource,
             development,
             audit,
+            state,
         })
     }
 }
@@ -936,6 +983,7 @@ impl DevelopmentTokens {
 /// An assembled server: the app and what it was assembled from.
 pub struct Assembled {
     audit: crate::audit::Audit,
+    state: Arc<dyn SharedState>,
     router: Router,
     url: String,
     resource: ProtectedResource,
@@ -967,6 +1015,11 @@ impl Assembled {
     /// Where decision records go, and the policy version they carry.
     pub fn audit(&self) -> &crate::audit::Audit {
         &self.audit
+    }
+
+    /// The bearer layer's state (DPoP replay, revocations, session owners): revoke through it.
+    pub fn shared_state(&self) -> &Arc<dyn SharedState> {
+        &self.state
     }
 
     /// The development tokens, with `Issuer::development()` (feature `testkit`).
