@@ -24,6 +24,10 @@
 // roles given and, with `actor`, an RFC 8693 `act` claim naming the actor (a stand-in for a token
 // exchange, which oidc-provider does not implement). JWT format only. With `opaque`, access tokens are opaque strings that a resource server checks
 // through RFC 7662 introspection (POST <introspection_endpoint>, the same client's credentials).
+//
+// DPoP (RFC 9449, oidc-provider's `dPoP` feature): a client credentials request carrying a `DPoP`
+// proof gets a token bound to the proof's key (`cnf.jkt`) with `token_type` `DPoP`; a request
+// without one (every other test) gets a plain bearer token. No server nonce is asked for.
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -94,6 +98,7 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    dPoP: { enabled: true },
     // Any authenticated client may introspect: the resource server uses the test client's
     // credentials.
     introspection: { enabled: true, allowedPolicy: async () => true },

@@ -4,7 +4,8 @@
 //!
 //! Both are npm packages, run by a Node 22 that is itself an npm package, all from the npm project
 //! in `tests/idp/` (launchers `mock-server.mjs` and `oidc-provider.mjs`), which the first test
-//! that needs it installs (`npm ci`, see [`crate::kits`]).
+//! that needs it installs (`npm ci`, see [`crate::kits`]). The same project holds a DPoP client
+//! built on `oauth4webapi` ([`OidcProvider::dpop_client`], `dpop-client.mjs`).
 //!
 //! Each provider listens on a free loopback port, is waited for until its discovery document
 //! answers, and is killed when its handle drops (and exits by itself when the test process goes
@@ -36,6 +37,7 @@ pub fn node() -> PathBuf {
         &[
             "node/bin/node",
             "oauth2-mock-server/package.json",
+            "oauth4webapi/package.json",
             "oidc-provider/package.json",
         ],
     )
@@ -400,6 +402,71 @@ impl OidcProvider {
             Some(token) if status == 200 => Ok(token.to_owned()),
             _ => Err((status, json)),
         }
+    }
+}
+
+/// How long [`OidcProvider::dpop_client`] may take, token and requests included.
+pub const DPOP_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl OidcProvider {
+    /// Runs `dpop-client.mjs`: an `oauth4webapi` client of this provider with a fresh ES256 DPoP
+    /// key obtains a DPoP-bound client credentials token for `resource` (the MCP endpoint URL)
+    /// with `scope`, then sends `initialize`, `notifications/initialized` and each of `requests`
+    /// (JSON-RPC `{"method", "params"}`) to `resource` with a proof per request, and last the
+    /// same token as `Bearer` without a proof. Returns the JSON lines it printed (steps `token`,
+    /// `request`, `bearer`; see the script); panics with its output when it fails.
+    pub async fn dpop_client(&self, resource: &str, scope: &str, requests: &[Value]) -> Vec<Value> {
+        use tokio::io::AsyncWriteExt;
+        let config = serde_json::json!({
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "resource": resource,
+            "scope": scope,
+            "requests": requests,
+        });
+        let mut child = Command::new(node())
+            .arg("dpop-client.mjs")
+            .current_dir(idp_dir())
+            .env_remove("NODE_OPTIONS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dpop-client.mjs: {e}"));
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin
+            .write_all(config.to_string().as_bytes())
+            .await
+            .expect("dpop-client.mjs stdin");
+        // Closed: the script reads its configuration to the end.
+        drop(stdin);
+        let output = tokio::time::timeout(DPOP_CLIENT_TIMEOUT, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "dpop-client.mjs did not finish within {} s",
+                    DPOP_CLIENT_TIMEOUT.as_secs()
+                )
+            })
+            .expect("dpop-client.mjs output");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("dpop-client.mjs printed non-JSON ({e}): {line}"))
+            })
+            .collect();
+        assert!(
+            output.status.success(),
+            "dpop-client.mjs failed ({}): {stdout}\nits stderr:\n{}\noidc-provider's stderr:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            self.process.stderr()
+        );
+        lines
     }
 }
 

@@ -46,6 +46,8 @@ pub const DEFAULT_DPOP_ALGORITHMS: [Algorithm; 9] = [
 ];
 /// The longest `jti` accepted (a random id needs far fewer bytes).
 const MAX_JTI_BYTES: usize = 256;
+/// How many parsed proof keys a [`Dpop`] keeps (all are forgotten when it is full).
+const PROOF_KEY_CACHE: usize = 4096;
 
 /// Whether DPoP-bound tokens are accepted beside bearer tokens, or required.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +214,42 @@ pub struct Dpop {
     htu: Option<Arc<str>>,
     max_proof_bytes: usize,
     nonces: Option<Arc<Nonces>>,
+    keys: Arc<ProofKeys>,
+}
+
+/// Proof keys already parsed, by RFC 7638 thumbprint: a client signs all its proofs with one
+/// key, whose JWK is then parsed once. Only a JWK made of its thumbprint's members alone is
+/// kept or looked up, so the thumbprint names all of it: a JWK with any other member (`use`,
+/// `key_ops`, `alg`, …) is parsed and checked on its own every time.
+#[derive(Default)]
+struct ProofKeys(Mutex<HashMap<String, Arc<VerificationKey>>>);
+
+impl ProofKeys {
+    /// The key of `jwk`, whose thumbprint is `thumbprint`.
+    fn get(
+        &self,
+        thumbprint: &str,
+        jwk: Map<String, Value>,
+    ) -> Result<Arc<VerificationKey>, DpopError> {
+        let named_by_thumbprint = thumbprint_members(&jwk).is_some_and(|m| m.len() == jwk.len());
+        if named_by_thumbprint {
+            let keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(key) = keys.get(thumbprint) {
+                return Ok(key.clone());
+            }
+        }
+        let parsed: Jwk =
+            serde_json::from_value(Value::Object(jwk)).map_err(|_| DpopError::BadKey)?;
+        let key = Arc::new(VerificationKey::from_jwk(&parsed).map_err(|_| DpopError::BadKey)?);
+        if named_by_thumbprint {
+            let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if keys.len() >= PROOF_KEY_CACHE {
+                keys.clear();
+            }
+            keys.insert(thumbprint.to_owned(), key.clone());
+        }
+        Ok(key)
+    }
 }
 
 /// Server nonces (RFC 9449 §8) without state: a nonce is its issue time and a MAC of it, so it
@@ -272,6 +310,7 @@ impl Dpop {
             htu: normalise_url(resource.resource()).map(Arc::from),
             max_proof_bytes: DEFAULT_MAX_PROOF_BYTES,
             nonces: None,
+            keys: Arc::default(),
         }
     }
 
@@ -417,9 +456,7 @@ impl Dpop {
         }
         let jwk = header_jwk(proof)?;
         let thumbprint = thumbprint(&jwk).ok_or(DpopError::BadKey)?;
-        let parsed: Jwk =
-            serde_json::from_value(Value::Object(jwk)).map_err(|_| DpopError::BadKey)?;
-        let key = VerificationKey::from_jwk(&parsed).map_err(|_| DpopError::BadKey)?;
+        let key = self.keys.get(&thumbprint, jwk)?;
         if !key.matches(jws.alg, None) {
             return Err(DpopError::BadKey);
         }
@@ -533,12 +570,7 @@ fn header_jwk(proof: &str) -> Result<Map<String, Value>, DpopError> {
 /// `kty` in lexicographic order, as JSON without whitespace. `None` for another `kty` or a
 /// required member that is not a string.
 pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
-    let members: &[&str] = match jwk.get("kty")?.as_str()? {
-        "EC" => &["crv", "kty", "x", "y"],
-        "RSA" => &["e", "kty", "n"],
-        "OKP" => &["crv", "kty", "x"],
-        _ => return None,
-    };
+    let members = thumbprint_members(jwk)?;
     let mut json = String::from("{");
     for (i, name) in members.iter().enumerate() {
         let value = jwk.get(*name)?.as_str()?;
@@ -551,6 +583,16 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     }
     json.push('}');
     Some(URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, json.as_bytes())))
+}
+
+/// The members an RFC 7638 thumbprint covers for `jwk`'s `kty`, in lexicographic order.
+fn thumbprint_members(jwk: &Map<String, Value>) -> Option<&'static [&'static str]> {
+    Some(match jwk.get("kty")?.as_str()? {
+        "EC" => &["crv", "kty", "x", "y"],
+        "RSA" => &["e", "kty", "n"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return None,
+    })
 }
 
 /// `ath`: base64url of the SHA-256 of the access token (RFC 9449 §4.2).
@@ -772,6 +814,43 @@ mod tests {
         // Within the window either way, it passes.
         let edge = with(json!({"iat": NOW - 60}));
         assert_eq!(check(&d, &key, &edge).await, Ok(()));
+    }
+
+    /// A key parsed for one proof is reused for the next proof carrying the same JWK; a JWK
+    /// with the same thumbprint and another member is still checked on its own.
+    #[tokio::test]
+    async fn a_parsed_key_serves_only_the_same_jwk() {
+        let clock = ManualClock::new(NOW);
+        let d = dpop(&clock);
+        let key = DpopKey::generate().unwrap();
+        let with_jti = |jti: &str, header: Value| {
+            let mut c = claims(&key);
+            c["jti"] = json!(jti);
+            key.sign(header, c)
+        };
+        assert_eq!(check(&d, &key, &with_jti("a", json!({}))).await, Ok(()));
+        assert_eq!(d.keys.0.lock().unwrap().len(), 1);
+        assert_eq!(check(&d, &key, &with_jti("b", json!({}))).await, Ok(()));
+        for (member, value) in [
+            ("use", json!("enc")),
+            ("key_ops", json!(["sign"])),
+            ("alg", json!("ES384")),
+        ] {
+            let mut jwk = key.jwk();
+            jwk[member] = value;
+            let proof = with_jti(member, json!({"jwk": jwk}));
+            assert_eq!(
+                check(&d, &key, &proof).await,
+                Err(DpopError::BadKey),
+                "{member}"
+            );
+        }
+        // Accepted members beside the thumbprint's are parsed each time, not kept.
+        let mut jwk = key.jwk();
+        jwk["use"] = json!("sig");
+        let proof = with_jti("c", json!({"jwk": jwk}));
+        assert_eq!(check(&d, &key, &proof).await, Ok(()));
+        assert_eq!(d.keys.0.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]
