@@ -25,8 +25,9 @@ use base64::Engine;
 use criterion::{criterion_group, Criterion};
 use http::Request;
 use mcp_rbac::bearer::dpop::token_hash;
-use mcp_rbac::bearer::{BearerAuthLayer, Dpop, DpopMode, MemoryReplayStore};
+use mcp_rbac::bearer::{BearerAuthLayer, Dpop, DpopMode};
 use mcp_rbac::metadata::ProtectedResource;
+use mcp_rbac::store::MemoryState;
 use mcp_rbac::testkit::{DevIssuer, DpopKey};
 use mcp_rbac::verify::ManualClock;
 use mcp_rbac_examples::bench::Authorized;
@@ -124,10 +125,7 @@ fn setup() -> Setup {
         .expect("clock")
         .as_secs();
     let clock = ManualClock::new(now);
-    let dpop = Dpop::new(DpopMode::Accept, &resource)
-        .clock(clock.clock())
-        // Room for the largest batch criterion times; entries leave as the clock moves on.
-        .replay_store(MemoryReplayStore::new(10_000_000));
+    let dpop = Dpop::new(DpopMode::Accept, &resource).clock(clock.clock());
     let http = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -137,7 +135,10 @@ fn setup() -> Setup {
         Arc::new(LocalSessionManager::default()),
         http,
     );
-    let layer = BearerAuthLayer::new(verifier, &resource).dpop(dpop);
+    let layer = BearerAuthLayer::new(verifier, &resource)
+        .dpop(dpop)
+        // Room for the largest batch criterion times; entries leave as the clock moves on.
+        .shared_state(Arc::new(MemoryState::new(10_000_000)));
     let app = Router::new().route_service("/mcp", layer.layer(mcp));
     let key = DpopKey::generate().expect("key");
     let bearer = issuer.token(json!({"sub": "bench-user", "permissions": ["Admin.Write"]}));

@@ -46,7 +46,7 @@ pub const DEFAULT_DPOP_ALGORITHMS: [Algorithm; 9] = [
 ];
 /// The longest `jti` accepted (a random id needs far fewer bytes).
 const MAX_JTI_BYTES: usize = 256;
-/// How many parsed proof keys a [`Dpop`] keeps (all are forgotten when it is full).
+/// How many parsed proof keys a [`Dpop`] keeps (the least used are forgotten first).
 const PROOF_KEY_CACHE: usize = 4096;
 
 /// Whether DPoP-bound tokens are accepted beside bearer tokens, or required.
@@ -221,8 +221,13 @@ pub struct Dpop {
 /// key, whose JWK is then parsed once. Only a JWK made of its thumbprint's members alone is
 /// kept or looked up, so the thumbprint names all of it: a JWK with any other member (`use`,
 /// `key_ops`, `alg`, …) is parsed and checked on its own every time.
-#[derive(Default)]
-struct ProofKeys(Mutex<HashMap<String, Arc<VerificationKey>>>);
+struct ProofKeys(quick_cache::sync::Cache<String, Arc<VerificationKey>>);
+
+impl Default for ProofKeys {
+    fn default() -> Self {
+        ProofKeys(quick_cache::sync::Cache::new(PROOF_KEY_CACHE))
+    }
+}
 
 impl ProofKeys {
     /// The key of `jwk`, whose thumbprint is `thumbprint`.
@@ -233,20 +238,15 @@ impl ProofKeys {
     ) -> Result<Arc<VerificationKey>, DpopError> {
         let named_by_thumbprint = thumbprint_members(&jwk).is_some_and(|m| m.len() == jwk.len());
         if named_by_thumbprint {
-            let keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(key) = keys.get(thumbprint) {
-                return Ok(key.clone());
+            if let Some(key) = self.0.get(thumbprint) {
+                return Ok(key);
             }
         }
         let parsed: Jwk =
             serde_json::from_value(Value::Object(jwk)).map_err(|_| DpopError::BadKey)?;
         let key = Arc::new(VerificationKey::from_jwk(&parsed).map_err(|_| DpopError::BadKey)?);
         if named_by_thumbprint {
-            let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            if keys.len() >= PROOF_KEY_CACHE {
-                keys.clear();
-            }
-            keys.insert(thumbprint.to_owned(), key.clone());
+            self.0.insert(thumbprint.to_owned(), key.clone());
         }
         Ok(key)
     }
@@ -829,7 +829,7 @@ mod tests {
             key.sign(header, c)
         };
         assert_eq!(check(&d, &key, &with_jti("a", json!({}))).await, Ok(()));
-        assert_eq!(d.keys.0.lock().unwrap().len(), 1);
+        assert_eq!(d.keys.0.len(), 1);
         assert_eq!(check(&d, &key, &with_jti("b", json!({}))).await, Ok(()));
         for (member, value) in [
             ("use", json!("enc")),
@@ -850,7 +850,7 @@ mod tests {
         jwk["use"] = json!("sig");
         let proof = with_jti("c", json!({"jwk": jwk}));
         assert_eq!(check(&d, &key, &proof).await, Ok(()));
-        assert_eq!(d.keys.0.lock().unwrap().len(), 1);
+        assert_eq!(d.keys.0.len(), 1);
     }
 
     #[tokio::test]
