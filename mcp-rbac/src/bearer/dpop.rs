@@ -7,6 +7,7 @@
 //! layer's [`SharedState`](crate::store::SharedState) for as long as their `iat` stays
 //! acceptable.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +47,10 @@ pub const DEFAULT_DPOP_ALGORITHMS: [Algorithm; 9] = [
 ];
 /// The longest `jti` accepted (a random id needs far fewer bytes).
 const MAX_JTI_BYTES: usize = 256;
-/// How many parsed proof keys a [`Dpop`] keeps (the least used are forgotten first).
-const PROOF_KEY_CACHE: usize = 4096;
+/// How many checked proof headers a [`Dpop`] keeps (the least used are forgotten first)…
+const PROOF_HEADER_CACHE: usize = 4096;
+/// …each at most this long, encoded (an RSA 4096 key's header is about 1 KB).
+const MAX_KEPT_HEADER_BYTES: usize = 2048;
 
 /// Whether DPoP-bound tokens are accepted beside bearer tokens, or required.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,41 +217,26 @@ pub struct Dpop {
     htu: Option<Arc<str>>,
     max_proof_bytes: usize,
     nonces: Option<Arc<Nonces>>,
-    keys: Arc<ProofKeys>,
+    headers: Arc<ProofHeaders>,
 }
 
-/// Proof keys already parsed, by RFC 7638 thumbprint: a client signs all its proofs with one
-/// key, whose JWK is then parsed once. Only a JWK made of its thumbprint's members alone is
-/// kept or looked up, so the thumbprint names all of it: a JWK with any other member (`use`,
-/// `key_ops`, `alg`, …) is parsed and checked on its own every time.
-struct ProofKeys(quick_cache::sync::Cache<String, Arc<VerificationKey>>);
+/// Proof headers that passed every header check, by their encoded text: a client signs its
+/// proofs under one header (`typ`, `alg` and its public `jwk`), which is then decoded, checked
+/// and its key parsed once. The key is the whole encoded header, so a hit is that same header
+/// again; the signature, the claims and replay are checked for every proof.
+struct ProofHeaders(quick_cache::sync::Cache<Box<str>, Arc<ProofHeader>>);
 
-impl Default for ProofKeys {
+/// What a proof header gives once checked.
+struct ProofHeader {
+    alg: Algorithm,
+    /// The RFC 7638 thumbprint of its `jwk`, base64url.
+    thumbprint: String,
+    key: VerificationKey,
+}
+
+impl Default for ProofHeaders {
     fn default() -> Self {
-        ProofKeys(quick_cache::sync::Cache::new(PROOF_KEY_CACHE))
-    }
-}
-
-impl ProofKeys {
-    /// The key of `jwk`, whose thumbprint is `thumbprint`.
-    fn get(
-        &self,
-        thumbprint: &str,
-        jwk: Map<String, Value>,
-    ) -> Result<Arc<VerificationKey>, DpopError> {
-        let named_by_thumbprint = thumbprint_members(&jwk).is_some_and(|m| m.len() == jwk.len());
-        if named_by_thumbprint {
-            if let Some(key) = self.0.get(thumbprint) {
-                return Ok(key);
-            }
-        }
-        let parsed: Jwk =
-            serde_json::from_value(Value::Object(jwk)).map_err(|_| DpopError::BadKey)?;
-        let key = Arc::new(VerificationKey::from_jwk(&parsed).map_err(|_| DpopError::BadKey)?);
-        if named_by_thumbprint {
-            self.0.insert(thumbprint.to_owned(), key.clone());
-        }
-        Ok(key)
+        ProofHeaders(quick_cache::sync::Cache::new(PROOF_HEADER_CACHE))
     }
 }
 
@@ -310,7 +298,7 @@ impl Dpop {
             htu: normalise_url(resource.resource()).map(Arc::from),
             max_proof_bytes: DEFAULT_MAX_PROOF_BYTES,
             nonces: None,
-            keys: Arc::default(),
+            headers: Arc::default(),
         }
     }
 
@@ -357,6 +345,8 @@ impl Dpop {
         }
         self.algs_text = algs_text(&chosen);
         self.algorithms = chosen.into();
+        // Headers checked against another allow-list are not kept.
+        self.headers = Arc::default();
         Ok(self)
     }
 
@@ -431,15 +421,9 @@ impl Dpop {
         })
     }
 
-    /// Every check but replay; the `iat` and replay key of a proof that passed them.
-    fn check_proof(
-        &self,
-        method: &Method,
-        proof: &str,
-        token: &str,
-        jkt: &str,
-        now: i64,
-    ) -> Result<Checked, DpopError> {
+    /// The checks of a proof's header (RFC 9449 §4.3 checks 2–7): an allowed asymmetric
+    /// algorithm, `typ` `dpop+jwt`, a public `jwk` that fits the algorithm.
+    fn check_header(&self, proof: &str) -> Result<ProofHeader, DpopError> {
         let jws = CompactJws::parse(proof).map_err(|e| match e {
             crate::verify::AuthError::AlgorithmNotAllowed => DpopError::AlgorithmNotAllowed,
             _ => DpopError::Malformed,
@@ -456,17 +440,63 @@ impl Dpop {
         }
         let jwk = header_jwk(proof)?;
         let thumbprint = thumbprint(&jwk).ok_or(DpopError::BadKey)?;
-        let key = self.keys.get(&thumbprint, jwk)?;
+        let parsed: Jwk =
+            serde_json::from_value(Value::Object(jwk)).map_err(|_| DpopError::BadKey)?;
+        let key = VerificationKey::from_jwk(&parsed).map_err(|_| DpopError::BadKey)?;
         if !key.matches(jws.alg, None) {
             return Err(DpopError::BadKey);
         }
-        if !key
+        Ok(ProofHeader {
+            alg: jws.alg,
+            thumbprint,
+            key,
+        })
+    }
+
+    /// Every check but replay; the `iat` and replay key of a proof that passed them.
+    fn check_proof(
+        &self,
+        method: &Method,
+        proof: &str,
+        token: &str,
+        jkt: &str,
+        now: i64,
+    ) -> Result<Checked, DpopError> {
+        let mut segments = proof.split('.');
+        let (Some(encoded_header), Some(payload), Some(signature), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(DpopError::Malformed);
+        };
+        let header = match self.headers.0.get(encoded_header) {
+            Some(header) => header,
+            None => {
+                let header = Arc::new(self.check_header(proof)?);
+                if encoded_header.len() <= MAX_KEPT_HEADER_BYTES {
+                    self.headers
+                        .0
+                        .insert(encoded_header.into(), Arc::clone(&header));
+                }
+                header
+            }
+        };
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| DpopError::Malformed)?;
+        let signing_input = &proof[..encoded_header.len() + 1 + payload.len()];
+        if !header
+            .key
             .signature
-            .verify(jws.alg, jws.signing_input.as_bytes(), &jws.signature)
+            .verify(header.alg, signing_input.as_bytes(), &signature)
         {
             return Err(DpopError::BadSignature);
         }
-        let payload = jws.payload_json().map_err(|_| DpopError::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| DpopError::Malformed)?;
         let claims: ProofClaims =
             serde_json::from_slice(&payload).map_err(|_| DpopError::Malformed)?;
         let (Some(htm), Some(htu), Some(iat), Some(jti), Some(ath)) =
@@ -481,8 +511,10 @@ impl Dpop {
         if htm != method.as_str() {
             return Err(DpopError::WrongMethod);
         }
-        match (&self.htu, normalise_url(&htu)) {
-            (Some(expected), Some(given)) if **expected == *given => {}
+        // The URL as the configured one is written needs no normalising: that one is normal.
+        match &self.htu {
+            Some(expected) if **expected == *htu => {}
+            Some(expected) if normalise_url(&htu).is_some_and(|given| **expected == *given) => {}
             _ => return Err(DpopError::WrongUrl),
         }
         if iat < now.saturating_sub(self.window) {
@@ -499,11 +531,11 @@ impl Dpop {
                 return Err(DpopError::UseNonce);
             }
         }
-        if thumbprint != jkt {
+        if header.thumbprint != jkt {
             return Err(DpopError::WrongKey);
         }
         let mut context = digest::Context::new(&digest::SHA256);
-        context.update(thumbprint.as_bytes());
+        context.update(header.thumbprint.as_bytes());
         context.update(b".");
         context.update(jti.as_bytes());
         let mut key = [0u8; 32];
@@ -517,21 +549,22 @@ struct Checked {
     key: [u8; 32],
 }
 
-/// The proof claims RFC 9449 §4.2 defines (a repeated member is malformed).
+/// The proof claims RFC 9449 §4.2 defines (a repeated member is malformed), borrowed from the
+/// decoded payload where no escape needs undoing.
 #[derive(serde::Deserialize)]
-struct ProofClaims {
-    #[serde(default)]
-    htm: Option<String>,
-    #[serde(default)]
-    htu: Option<String>,
+struct ProofClaims<'p> {
+    #[serde(default, borrow)]
+    htm: Option<Cow<'p, str>>,
+    #[serde(default, borrow)]
+    htu: Option<Cow<'p, str>>,
     #[serde(default)]
     iat: Option<Value>,
-    #[serde(default)]
-    jti: Option<String>,
-    #[serde(default)]
-    ath: Option<String>,
-    #[serde(default)]
-    nonce: Option<String>,
+    #[serde(default, borrow)]
+    jti: Option<Cow<'p, str>>,
+    #[serde(default, borrow)]
+    ath: Option<Cow<'p, str>>,
+    #[serde(default, borrow)]
+    nonce: Option<Cow<'p, str>>,
 }
 
 fn algs_text(algorithms: &[Algorithm]) -> Arc<str> {
@@ -816,10 +849,10 @@ mod tests {
         assert_eq!(check(&d, &key, &edge).await, Ok(()));
     }
 
-    /// A key parsed for one proof is reused for the next proof carrying the same JWK; a JWK
-    /// with the same thumbprint and another member is still checked on its own.
+    /// A header checked for one proof serves the next proof with the same header; a header
+    /// whose JWK has the same thumbprint and another member is checked on its own.
     #[tokio::test]
-    async fn a_parsed_key_serves_only_the_same_jwk() {
+    async fn a_checked_header_serves_only_the_same_header() {
         let clock = ManualClock::new(NOW);
         let d = dpop(&clock);
         let key = DpopKey::generate().unwrap();
@@ -829,8 +862,9 @@ mod tests {
             key.sign(header, c)
         };
         assert_eq!(check(&d, &key, &with_jti("a", json!({}))).await, Ok(()));
-        assert_eq!(d.keys.0.len(), 1);
+        assert_eq!(d.headers.0.len(), 1);
         assert_eq!(check(&d, &key, &with_jti("b", json!({}))).await, Ok(()));
+        assert_eq!(d.headers.0.len(), 1, "one header, kept once");
         for (member, value) in [
             ("use", json!("enc")),
             ("key_ops", json!(["sign"])),
@@ -845,12 +879,13 @@ mod tests {
                 "{member}"
             );
         }
-        // Accepted members beside the thumbprint's are parsed each time, not kept.
+        // Refused headers are not kept; another accepted header is kept on its own.
+        assert_eq!(d.headers.0.len(), 1);
         let mut jwk = key.jwk();
         jwk["use"] = json!("sig");
         let proof = with_jti("c", json!({"jwk": jwk}));
         assert_eq!(check(&d, &key, &proof).await, Ok(()));
-        assert_eq!(d.keys.0.len(), 1);
+        assert_eq!(d.headers.0.len(), 2);
     }
 
     #[tokio::test]
