@@ -44,8 +44,20 @@ fn peek(meta: &Option<MetaObject>) -> Option<Access> {
 /// Whether a guard wrapped this route: the marker is there (the call path needs no more, and
 /// reading the rule back would parse it on every call).
 pub(crate) fn is_guarded(meta: &Option<MetaObject>) -> bool {
-    meta.as_ref().is_some_and(|meta| meta.0.contains_key(KEY))
+    // A route's `_meta` holds a few keys: comparing them is cheaper than hashing one, which
+    // serde_json's ordered map does with SipHash once it holds two (a condition's marker is the
+    // second).
+    meta.as_ref().is_some_and(|meta| {
+        if meta.0.len() <= SCANNED_META_KEYS {
+            meta.0.keys().any(|key| key == KEY)
+        } else {
+            meta.0.contains_key(KEY)
+        }
+    })
 }
+
+/// Up to how many `_meta` keys [`is_guarded`] compares one by one.
+const SCANNED_META_KEYS: usize = 8;
 
 /// The access rule of a tool definition from a guarded router (`None`: not guarded).
 pub fn access_of_tool(tool: &Tool) -> Option<Access> {
@@ -75,4 +87,40 @@ pub(crate) fn take_tool(tool: &mut Tool) -> Option<Access> {
 /// Removes the marker, returning the rule.
 pub(crate) fn take_prompt(prompt: &mut Prompt) -> Option<Access> {
     take(&mut prompt.meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `_meta` with `n` keys of its own, and the marker when `marked`.
+    fn meta(n: usize, marked: bool) -> Option<MetaObject> {
+        let mut meta = MetaObject::new();
+        for i in 0..n {
+            meta.0
+                .insert(format!("example.com/key-{i}"), serde_json::json!(i));
+        }
+        let mut meta = Some(meta);
+        if marked {
+            set(&mut meta, &Access::Public);
+        }
+        meta
+    }
+
+    #[test]
+    fn the_marker_is_found_among_few_keys_and_many() {
+        assert!(!is_guarded(&None));
+        for n in [0, 1, SCANNED_META_KEYS - 1, SCANNED_META_KEYS, 40] {
+            assert!(is_guarded(&meta(n, true)), "{n} keys and the marker");
+            assert!(!is_guarded(&meta(n, false)), "{n} keys, no marker");
+        }
+        let mut conditioned = None;
+        set_condition(&mut conditioned, "Self::may_update");
+        assert!(
+            !is_guarded(&conditioned),
+            "a condition's key is not the marker"
+        );
+        set(&mut conditioned, &Access::Public);
+        assert!(is_guarded(&conditioned));
+    }
 }
