@@ -3,8 +3,9 @@
 //! service, stateless JSON, answer body read), once with a bearer token and once with a
 //! DPoP-bound token and a fresh proof. Both tokens sit in the verified-token cache, so what
 //! differs is the proof check: its parsing, the signature, `htm`/`htu`/`iat`/`ath`/`cnf.jkt` and
-//! the replay store. The third figure is the ES256 signature check of one proof alone, with the
-//! key already parsed (aws-lc-rs, as the proof check uses).
+//! the replay store. The third figure is the ES256 signature check of a proof alone, with the
+//! key already parsed (aws-lc-rs, as the proof check uses), each check of another fresh proof as
+//! each request's is.
 //!
 //! Proofs are signed before each timed batch (one per request, distinct `jti`s), so signing is
 //! not timed. The DPoP clock is a manual one, moved past the `iat` window between batches: the
