@@ -618,6 +618,12 @@ fn uid(kind: &str, id: &str) -> EntityUid {
 /// stops at the first false without evaluating (or erring on) the rest: a left-out policy would
 /// have been neither satisfied nor in error, so leaving it out changes neither the decision nor
 /// the errors.
+///
+/// For a listed item, each policy kept is also specialised to it: a scope `action == A` or
+/// `resource == E` naming it, and a leading `resource ==`/`in` conjunct naming it, are true for
+/// every request the set serves, and are dropped (see [`specialise`]). Cedar's `true && X` is
+/// `X`, with the same errors (the `&&` joining `X` to the rest of the condition still requires a
+/// boolean), so the decision and the errors stay the same, with fewer expressions evaluated.
 fn subset(
     policies: &PolicySet,
     action: &EntityUid,
@@ -641,11 +647,62 @@ fn subset(
             None => true,
         };
         if action_matches && resource_matches && condition_matches {
-            set.add(policy.clone())
-                .map_err(|e| CedarError::Parse(render(&e)))?;
+            let policy = match resource {
+                Some(_) => {
+                    let mut json = json;
+                    specialise(&mut json);
+                    cedar_policy::Policy::from_json(Some(policy.id().clone()), json)
+                        .map_err(|e| CedarError::Parse(render(&e)))?
+                }
+                None => policy.clone(),
+            };
+            set.add(policy).map_err(|e| CedarError::Parse(render(&e)))?;
         }
     }
     Ok(set)
+}
+
+/// A policy's JSON form, kept for a listed item by [`subset`], without what is true for every
+/// request for that item: the scope's `action ==` and `resource ==` (the only ones the item's set
+/// keeps name its action and the item) become unconstrained, and the first `when` loses its
+/// left-most conjunct if that is a `resource ==`/`in` of literal entities (one of which is the
+/// item, else the policy would have been left out), or the whole condition if it is only that.
+fn specialise(json: &mut Value) {
+    for scope in ["action", "resource"] {
+        if let Some(constraint) = json.get_mut(scope) {
+            if constraint.get("op").and_then(Value::as_str) == Some("==") {
+                *constraint = serde_json::json!({"op": "All"});
+            }
+        }
+    }
+    if leading_resource_condition(json).is_none() {
+        return;
+    }
+    let Some(Value::Array(conditions)) = json.get_mut("conditions") else {
+        return;
+    };
+    let Some(body) = conditions.first_mut().and_then(|c| c.get_mut("body")) else {
+        return;
+    };
+    match without_leading_conjunct(body) {
+        Some(rest) => *body = rest,
+        None => {
+            conditions.remove(0);
+        }
+    }
+}
+
+/// `expr` (a chain of `&&`) without its left-most conjunct; `None` when `expr` is that conjunct
+/// alone.
+fn without_leading_conjunct(expr: &Value) -> Option<Value> {
+    let and = expr.get("&&")?;
+    let (Some(left), Some(right)) = (and.get("left"), and.get("right")) else {
+        return Some(expr.clone());
+    };
+    Some(match without_leading_conjunct(left) {
+        None => right.clone(),
+        Some(rest) => serde_json::json!({"&&": {"left": rest, "right": right}}),
+    })
 }
 
 /// The entities the left-most conjunct of a policy's first condition requires the resource to be,
@@ -937,6 +994,10 @@ mod tests {
             @id("any")
             permit (principal, action == Action::"call_tool", resource)
             when { principal in Role::"admin" };
+            @id("chain")
+            forbid (principal, action == Action::"call_tool", resource)
+            when { resource == Tool::"get" && principal in Role::"a" && principal in Role::"b" }
+            unless { principal in Role::"c" };
             "#,
         );
         let tools = &cedar.by_item[0];
@@ -946,7 +1007,10 @@ mod tests {
             ids(&tools["list"]),
             expect(&[&kept[..], &["read"]].concat())
         );
-        assert_eq!(ids(&tools["get"]), expect(&[&kept[..], &["read"]].concat()));
+        assert_eq!(
+            ids(&tools["get"]),
+            expect(&[&kept[..], &["read", "chain"]].concat())
+        );
         assert_eq!(
             ids(&tools["update"]),
             expect(&[&kept[..], &["update_only"]].concat())
@@ -959,6 +1023,47 @@ mod tests {
         assert_eq!(ids(&cedar.by_action[0]), expect(&kept));
         // The other actions: scopes naming call_tool are out.
         assert!(ids(&cedar.by_action[1]).is_empty());
+
+        // What is true for every request for the item is gone from its policies.
+        let json_of = |set: &PolicySet, id: &str| {
+            let policy = set.policies().find(|p| policy_name(p) == id);
+            policy.and_then(|p| p.to_json().ok())
+        };
+        let expected = |text: &str| {
+            let policy = cedar_policy::Policy::from_str(text).expect("the test policy parses");
+            Some(policy.to_json().expect("its JSON form"))
+        };
+        assert_eq!(
+            json_of(&tools["update"], "update_only"),
+            expected(
+                r#"@id("update_only") permit (principal, action, resource)
+                when { principal in Role::"user" };"#
+            )
+        );
+        assert_eq!(
+            json_of(&tools["delete"], "in_one"),
+            expected(r#"@id("in_one") permit (principal, action, resource);"#)
+        );
+        assert_eq!(
+            json_of(&tools["get"], "chain"),
+            expected(
+                r#"@id("chain") forbid (principal, action, resource)
+                when { principal in Role::"a" && principal in Role::"b" }
+                unless { principal in Role::"c" };"#
+            )
+        );
+        assert_eq!(
+            json_of(&tools["delete"], "not_left_most"),
+            expected(
+                r#"@id("not_left_most") permit (principal, action, resource)
+                when { principal in Role::"user" && resource == Tool::"delete" };"#
+            )
+        );
+        // For an item the server does not list, the policies stay as written.
+        assert_eq!(
+            json_of(&cedar.by_action[0], "any"),
+            json_of(&cedar.policies, "any")
+        );
     }
 
     #[test]
