@@ -8,8 +8,8 @@
 
 use std::sync::LazyLock;
 
-use mcp_rbac::authorizer::{Authorizer, Query};
-use mcp_rbac::cedar::CedarAuthorizer;
+use mcp_rbac::authorizer::{Authorizer, Query, Verdict};
+use mcp_rbac::cedar::{CedarAuthorizer, POLICY_DENIED, POLICY_ERROR};
 use mcp_rbac::{Access, ItemKind, PermissionSet, Principal, RolePolicy};
 use mcp_rbac_examples::products::policy::{role_policy, Perm};
 use mcp_rbac_examples::products::{cedar_authorizer_of, Products};
@@ -88,6 +88,87 @@ proptest! {
         let cedar = CEDAR.authorize(&Query::new(&principal, *kind, name, arguments.as_ref())).is_allow();
         let expected = native(&roles, &direct, access, name, price);
         prop_assert_eq!(cedar, expected, "{:?} {} roles {:?} permissions {:?} price {:?}", kind, name, roles, direct, price);
+    }
+}
+
+/// A price argument: absent, in range, above any limit, or of a type the schema refuses (a
+/// string, a float, beyond 64 bits) so that the decision errs.
+fn price_argument() -> impl Strategy<Value = serde_json::Value> {
+    prop_oneof![
+        Just(serde_json::Value::Null),
+        (0u64..200_000).prop_map(|p| json!(p)),
+        Just(json!(u64::MAX)),
+        Just(json!("cheap")),
+        Just(json!(1.5)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The policies selected per item (by scope and by a leading `resource ==`/`in`
+    /// condition) decide as the whole set does: same verdict, same reason (denied or in error),
+    /// for listed items and for names the server does not list.
+    #[test]
+    fn the_policies_selected_per_item_decide_as_all_of_them(
+        role_bits in 0u8..16,
+        permission_bits in 0u8..32,
+        item in 0usize..80,
+        price in price_argument(),
+        with_arguments in any::<bool>(),
+    ) {
+        let roles: Vec<&str> = ROLE_NAMES.iter().enumerate()
+            .filter(|(i, _)| role_bits & (1 << i) != 0).map(|(_, r)| *r).collect();
+        let direct: Vec<&str> = Perm::ALL.iter().enumerate()
+            .filter(|(i, _)| permission_bits & (1 << i) != 0).map(|(_, p)| p.as_str()).collect();
+        let unlisted = [
+            (ItemKind::Tool, "drop_table".to_owned()),
+            (ItemKind::Prompt, "secret".to_owned()),
+            (ItemKind::Resource, "products://product/7".to_owned()),
+        ];
+        let (kind, name) = match ITEMS.get(item % (ITEMS.len() + unlisted.len())) {
+            Some((kind, name, _)) => (*kind, name.clone()),
+            None => unlisted[item % (ITEMS.len() + unlisted.len()) - ITEMS.len()].clone(),
+        };
+        let principal = Principal::builder("someone").roles(roles.iter().copied()).permissions(direct.iter().copied()).build();
+        let arguments = match (kind, with_arguments) {
+            (ItemKind::Tool, true) => Some(json!({"id": 1, "name": "x", "price_cents": price})),
+            (ItemKind::Prompt, true) => Some(json!({"id": "1"})),
+            _ => None,
+        };
+        let arguments = arguments.and_then(|a| a.as_object().cloned());
+        let query = Query::new(&principal, kind, &name, arguments.as_ref());
+        let selected = CEDAR.authorize(&query);
+        let every = CEDAR.authorize_with_every_policy(&query);
+        prop_assert_eq!(selected, every, "{:?} {} roles {:?} permissions {:?} arguments {:?}", kind, name, roles, direct, arguments);
+    }
+}
+
+#[test]
+fn the_selection_sees_allows_denials_and_errors() {
+    // The three outcomes the property compares all occur on update_product.
+    let user = Principal::builder("u").roles(["user"]).build();
+    let update = |price: serde_json::Value| {
+        let arguments = json!({"id": 1, "price_cents": price});
+        let arguments = arguments.as_object().cloned();
+        let query = Query::new(&user, ItemKind::Tool, "update_product", arguments.as_ref());
+        (
+            CEDAR.authorize(&query),
+            CEDAR.authorize_with_every_policy(&query),
+        )
+    };
+    for (price, expected) in [
+        (json!(5), None),
+        (json!(200_000), Some(POLICY_DENIED)),
+        (json!("cheap"), Some(POLICY_ERROR)),
+    ] {
+        let (selected, every) = update(price.clone());
+        assert_eq!(selected, every, "{price}");
+        let reason = match selected {
+            Verdict::Allow => None,
+            Verdict::Deny { reason, .. } => Some(reason),
+        };
+        assert_eq!(reason, expected, "{price}");
     }
 }
 

@@ -4,7 +4,9 @@
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::{
     ActionConstraint, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
@@ -17,6 +19,7 @@ use serde_json::Value;
 use crate::authorizer::{Authorizer, Query, Verdict};
 use crate::guard::ResourceGuard;
 use crate::item::ItemKind;
+use crate::permissions::PermissionSet;
 use crate::principal::Principal;
 
 use schema::{ArgType, Fields};
@@ -27,6 +30,9 @@ pub const POLICY_DENIED: &str = "policy_denied";
 /// `data.reason` when the request could not be evaluated (an argument of the wrong type for the
 /// schema, a policy that errs on it): denied, as every failure is.
 pub const POLICY_ERROR: &str = "policy_error";
+
+/// How many principals' entity stores are kept (each a few hundred bytes to a few kilobytes).
+const PRINCIPAL_CACHE: usize = 4096;
 
 /// Why a Cedar policy set was refused at start. The message names the policy, the tool, the
 /// argument or the attribute at fault.
@@ -81,12 +87,10 @@ pub struct CedarAuthorizer {
     policies: PolicySet,
     schema_source: Value,
     actions: [EntityUid; 3],
-    /// Per action (tool, prompt, resource): the policies whose scope can match a request for an
-    /// item the server does not list (no `resource ==` naming one)…
+    /// Per action (tool, prompt, resource): the policies that can apply to a request for an item
+    /// the server does not list…
     by_action: [PolicySet; 3],
-    /// …and, per listed item, the policies whose scope can match a request for it. A policy whose
-    /// scope names another action or item cannot apply (its scope is false, and `&&` stops
-    /// there without error), so leaving it out changes neither the decision nor the errors.
+    /// …and, per listed item, the policies that can apply to a request for it: see [`subset`].
     by_item: [HashMap<String, PolicySet>; 3],
     resource_types: [EntityTypeName; 3],
     user_type: EntityTypeName,
@@ -96,8 +100,99 @@ pub struct CedarAuthorizer {
     read: PrincipalReads,
     tool_fields: Fields,
     prompt_fields: Fields,
+    /// The arguments some policy may read (as `x.name` or `x has name`), when no policy uses
+    /// `context` whole (`context == {…}`): an argument no policy can observe is converted (a
+    /// wrong type still errs) but left out of the context. `None`: every argument is put in.
+    context_read: Option<HashSet<String>>,
     roles: Vec<String>,
     authorizer: cedar_policy::Authorizer,
+    /// Each principal's one-entity store, so its transitive closure (`compute_tc`) and its
+    /// attributes are built once per principal, not per decision. Keyed by everything the
+    /// entity is built from, compared in full on a hit.
+    principals: quick_cache::sync::Cache<PrincipalKey, Arc<PrincipalEntities>>,
+}
+
+/// A principal's entity in a store of its own, with its uid for the request.
+struct PrincipalEntities {
+    uid: EntityUid,
+    entities: Entities,
+}
+
+/// What a principal's entity is built from (subject and roles always; each attribute only when
+/// some policy reads it, else `None`): the key of [`CedarAuthorizer::principals`]. Looked up
+/// with a borrowed [`PrincipalView`]; a hit compares every field, so principals whose keys
+/// share a hash never share an entity.
+#[derive(Debug, PartialEq, Eq)]
+struct PrincipalKey {
+    subject: String,
+    roles: Vec<String>,
+    issuer: Option<String>,
+    permissions: Option<PermissionSet>,
+    scopes: Option<Vec<String>>,
+    /// The string claims read, in [`PrincipalReads::claims`] order (`None`: absent or not a
+    /// string).
+    claims: Vec<Option<String>>,
+}
+
+/// A [`PrincipalKey`] borrowed from a [`Principal`].
+#[derive(Debug, PartialEq, Eq)]
+struct PrincipalView<'a> {
+    subject: &'a str,
+    roles: &'a [String],
+    issuer: Option<&'a str>,
+    permissions: Option<&'a PermissionSet>,
+    scopes: Option<&'a [String]>,
+    claims: Vec<Option<&'a str>>,
+}
+
+impl PrincipalView<'_> {
+    fn to_key(&self) -> PrincipalKey {
+        PrincipalKey {
+            subject: self.subject.to_owned(),
+            roles: self.roles.to_vec(),
+            issuer: self.issuer.map(str::to_owned),
+            permissions: self.permissions.cloned(),
+            scopes: self.scopes.map(<[String]>::to_vec),
+            claims: self.claims.iter().map(|c| c.map(str::to_owned)).collect(),
+        }
+    }
+}
+
+impl PrincipalKey {
+    fn view(&self) -> PrincipalView<'_> {
+        PrincipalView {
+            subject: &self.subject,
+            roles: &self.roles,
+            issuer: self.issuer.as_deref(),
+            permissions: self.permissions.as_ref(),
+            scopes: self.scopes.as_deref(),
+            claims: self.claims.iter().map(Option::as_deref).collect(),
+        }
+    }
+}
+
+/// The permissions are left out of the hash (a set has no order to hash in) but not out of the
+/// comparison: equal views and keys hash alike, as the cache needs.
+impl Hash for PrincipalView<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.subject.hash(state);
+        self.roles.hash(state);
+        self.issuer.hash(state);
+        self.scopes.hash(state);
+        self.claims.hash(state);
+    }
+}
+
+impl Hash for PrincipalKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.view().hash(state);
+    }
+}
+
+impl quick_cache::Equivalent<PrincipalKey> for PrincipalView<'_> {
+    fn equivalent(&self, key: &PrincipalKey) -> bool {
+        *self == key.view()
+    }
 }
 
 /// Which of the principal's attributes the policies mention.
@@ -155,36 +250,86 @@ impl CedarAuthorizer {
         self.schema_source.clone()
     }
 
-    fn decide(&self, query: &Query<'_>) -> Result<bool, String> {
+    /// Decides as [`Authorizer::authorize`] does, evaluating every policy instead of only those
+    /// that can apply to the item: slower, and always the same verdict; the reference the
+    /// per-item selection is tested against.
+    pub fn authorize_with_every_policy(&self, query: &Query<'_>) -> Verdict {
+        verdict(query, self.decide(query, Some(&self.policies)))
+    }
+
+    /// `policies`: the set to evaluate, `None` for the ones that can apply to the item.
+    fn decide(&self, query: &Query<'_>, policies: Option<&PolicySet>) -> Result<bool, String> {
         let (index, fields) = match query.kind {
             ItemKind::Tool => (0, Some(&self.tool_fields)),
             ItemKind::Prompt => (1, Some(&self.prompt_fields)),
             ItemKind::Resource => (2, None),
         };
         let action = &self.actions[index];
-        let policies = self.by_item[index]
-            .get(query.name)
-            .unwrap_or(&self.by_action[index]);
-        let principal = self.principal_entity(query.principal)?;
+        let policies = policies.unwrap_or_else(|| {
+            self.by_item[index]
+                .get(query.name)
+                .unwrap_or(&self.by_action[index])
+        });
+        let principal = self.principal_entities(query.principal)?;
         let resource = EntityUid::from_type_name_and_id(
             self.resource_types[index].clone(),
             EntityId::new(query.name),
         );
         let context = match (fields, query.arguments) {
-            (Some(fields), Some(arguments)) => context_of(fields, arguments)?,
+            (Some(fields), Some(arguments)) => {
+                context_of(fields, self.context_read.as_ref(), arguments)?
+            }
             _ => Context::empty(),
         };
         // Not validated against the schema again per request: the context holds only
         // arguments converted to their schema types, and the principal only its fixed
         // attributes (validating both each time costs most of a decision).
-        let request = Request::new(principal.uid(), action.clone(), resource, context, None)
-            .map_err(|e| e.to_string())?;
-        let entities = Entities::from_entities([principal], None).map_err(|e| e.to_string())?;
-        let response = self.authorizer.is_authorized(&request, policies, &entities);
+        let request = Request::new(
+            principal.uid.clone(),
+            action.clone(),
+            resource,
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let response = self
+            .authorizer
+            .is_authorized(&request, policies, &principal.entities);
         if let Some(error) = response.diagnostics().errors().next() {
             return Err(error.to_string());
         }
         Ok(response.decision() == Decision::Allow)
+    }
+
+    /// The principal's store, from the cache or built (and kept) on a miss. A failure is not
+    /// kept: it recurs, and is reported, on every call.
+    fn principal_entities(&self, principal: &Principal) -> Result<Arc<PrincipalEntities>, String> {
+        let read = &self.read;
+        let claims = principal.claims();
+        let view = PrincipalView {
+            subject: principal.subject(),
+            roles: principal.roles(),
+            issuer: principal.issuer().filter(|_| read.iss),
+            permissions: read.permissions.then(|| principal.permissions()),
+            scopes: read.scopes.then(|| principal.scopes()),
+            claims: read
+                .claims
+                .iter()
+                .map(|(name, _)| match claims.get(name) {
+                    Some(Value::String(value)) => Some(value.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        };
+        if let Some(found) = self.principals.get(&view) {
+            return Ok(found);
+        }
+        let entity = self.principal_entity(principal)?;
+        let uid = entity.uid();
+        let entities = Entities::from_entities([entity], None).map_err(|e| e.to_string())?;
+        let built = Arc::new(PrincipalEntities { uid, entities });
+        self.principals.insert(view.to_key(), Arc::clone(&built));
+        Ok(built)
     }
 
     fn principal_entity(&self, principal: &Principal) -> Result<Entity, String> {
@@ -247,18 +392,20 @@ impl CedarAuthorizer {
 
 impl Authorizer for CedarAuthorizer {
     fn authorize(&self, query: &Query<'_>) -> Verdict {
-        match self.decide(query) {
-            Ok(true) => Verdict::Allow,
-            Ok(false) => {
-                Verdict::deny(POLICY_DENIED, "the authorization policy does not permit it")
-            }
-            Err(error) => {
-                tracing::warn!(target: "mcp_rbac::audit", kind = query.kind.as_str(), name = query.name, error, "Cedar evaluation failed: denied");
-                Verdict::deny(
-                    POLICY_ERROR,
-                    "the authorization policy could not be evaluated for this call",
-                )
-            }
+        verdict(query, self.decide(query, None))
+    }
+}
+
+fn verdict(query: &Query<'_>, decision: Result<bool, String>) -> Verdict {
+    match decision {
+        Ok(true) => Verdict::Allow,
+        Ok(false) => Verdict::deny(POLICY_DENIED, "the authorization policy does not permit it"),
+        Err(error) => {
+            tracing::warn!(target: "mcp_rbac::audit", kind = query.kind.as_str(), name = query.name, error, "Cedar evaluation failed: denied");
+            Verdict::deny(
+                POLICY_ERROR,
+                "the authorization policy could not be evaluated for this call",
+            )
         }
     }
 }
@@ -356,12 +503,15 @@ impl CedarAuthorizerBuilder {
             ),
         ]);
         let mut attributes = BTreeSet::new();
+        let mut whole_context = false;
         for policy in policies.policies() {
             let json = policy
                 .to_json()
                 .map_err(|e| CedarError::Parse(render(&e)))?;
             attribute_names(&json, &mut attributes);
+            whole_context |= uses_context_whole(&json);
         }
+        let context_read = (!whole_context).then(|| attributes.iter().cloned().collect());
         let read = PrincipalReads {
             sub: attributes.contains("sub"),
             iss: attributes.contains("iss"),
@@ -436,8 +586,10 @@ impl CedarAuthorizerBuilder {
             read,
             tool_fields: generated.tool_fields,
             prompt_fields: generated.prompt_fields,
+            context_read,
             roles: roles.into_iter().collect(),
             authorizer: cedar_policy::Authorizer::new(),
+            principals: quick_cache::sync::Cache::new(PRINCIPAL_CACHE),
         })
     }
 }
@@ -451,9 +603,27 @@ fn uid(kind: &str, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(type_name(kind), EntityId::new(id))
 }
 
-/// The policies whose scope can match `action` on `resource` (a listed item), or on an item the
-/// server does not list (`None`): all of them but those whose scope says `action == <another>`
-/// or `resource == <another>` (or, for an unlisted item, `resource == <any listed one>`).
+/// The policies that can apply to `action` on `resource` (a listed item), or on an item the
+/// server does not list (`None`): all of them but
+/// - those whose scope says `action == <another>` or `resource == <another>` (for an unlisted
+///   item, `resource == <any>`): their scope is false;
+/// - those whose first condition is a `when` whose left-most conjunct is `resource == E`,
+///   `resource in E` or `resource in [E1, …]` with literal entities, none of them the item (for
+///   an unlisted item, any such: the start-up check has made every `Tool::`, `Prompt::` and
+///   `Resource::` literal a listed item). The request's resource has no ancestors (the entity
+///   store holds only the principal), so `resource in E` holds only when it is E, and that
+///   conjunct is false, without error, for every other item.
+///
+/// Cedar evaluates a policy as `scope && when₁ && … && !unless₁ && …`, left to right, and `&&`
+/// stops at the first false without evaluating (or erring on) the rest: a left-out policy would
+/// have been neither satisfied nor in error, so leaving it out changes neither the decision nor
+/// the errors.
+///
+/// For a listed item, each policy kept is also specialised to it: a scope `action == A` or
+/// `resource == E` naming it, and a leading `resource ==`/`in` conjunct naming it, are true for
+/// every request the set serves, and are dropped (see [`specialise`]). Cedar's `true && X` is
+/// `X`, with the same errors (the `&&` joining `X` to the rest of the condition still requires a
+/// boolean), so the decision and the errors stay the same, with fewer expressions evaluated.
 fn subset(
     policies: &PolicySet,
     action: &EntityUid,
@@ -469,12 +639,102 @@ fn subset(
             ResourceConstraint::Eq(other) => resource == Some(&other),
             _ => true,
         };
-        if action_matches && resource_matches {
-            set.add(policy.clone())
-                .map_err(|e| CedarError::Parse(render(&e)))?;
+        let json = policy
+            .to_json()
+            .map_err(|e| CedarError::Parse(render(&e)))?;
+        let condition_matches = match leading_resource_condition(&json) {
+            Some(entities) => resource.is_some_and(|r| entities.contains(r)),
+            None => true,
+        };
+        if action_matches && resource_matches && condition_matches {
+            let policy = match resource {
+                Some(_) => {
+                    let mut json = json;
+                    specialise(&mut json);
+                    cedar_policy::Policy::from_json(Some(policy.id().clone()), json)
+                        .map_err(|e| CedarError::Parse(render(&e)))?
+                }
+                None => policy.clone(),
+            };
+            set.add(policy).map_err(|e| CedarError::Parse(render(&e)))?;
         }
     }
     Ok(set)
+}
+
+/// A policy's JSON form, kept for a listed item by [`subset`], without what is true for every
+/// request for that item: the scope's `action ==` and `resource ==` (the only ones the item's set
+/// keeps name its action and the item) become unconstrained, and the first `when` loses its
+/// left-most conjunct if that is a `resource ==`/`in` of literal entities (one of which is the
+/// item, else the policy would have been left out), or the whole condition if it is only that.
+fn specialise(json: &mut Value) {
+    for scope in ["action", "resource"] {
+        if let Some(constraint) = json.get_mut(scope) {
+            if constraint.get("op").and_then(Value::as_str) == Some("==") {
+                *constraint = serde_json::json!({"op": "All"});
+            }
+        }
+    }
+    if leading_resource_condition(json).is_none() {
+        return;
+    }
+    let Some(Value::Array(conditions)) = json.get_mut("conditions") else {
+        return;
+    };
+    let Some(body) = conditions.first_mut().and_then(|c| c.get_mut("body")) else {
+        return;
+    };
+    match without_leading_conjunct(body) {
+        Some(rest) => *body = rest,
+        None => {
+            conditions.remove(0);
+        }
+    }
+}
+
+/// `expr` (a chain of `&&`) without its left-most conjunct; `None` when `expr` is that conjunct
+/// alone.
+fn without_leading_conjunct(expr: &Value) -> Option<Value> {
+    let and = expr.get("&&")?;
+    let (Some(left), Some(right)) = (and.get("left"), and.get("right")) else {
+        return Some(expr.clone());
+    };
+    Some(match without_leading_conjunct(left) {
+        None => right.clone(),
+        Some(rest) => serde_json::json!({"&&": {"left": rest, "right": right}}),
+    })
+}
+
+/// The entities the left-most conjunct of a policy's first condition requires the resource to be,
+/// when that condition is a `when` and the conjunct `resource == E`, `resource in E` or
+/// `resource in [E1, …]` with literal entities only; `None` for any other start.
+fn leading_resource_condition(json: &Value) -> Option<Vec<EntityUid>> {
+    let first = json.get("conditions")?.as_array()?.first()?;
+    if first.get("kind")?.as_str()? != "when" {
+        return None;
+    }
+    let mut conjunct = first.get("body")?;
+    while let Some(and) = conjunct.get("&&") {
+        conjunct = and.get("left")?;
+    }
+    let object = conjunct.as_object().filter(|o| o.len() == 1)?;
+    let (operator, operands) = object.iter().next()?;
+    if operands.get("left")?.get("Var")?.as_str()? != "resource" {
+        return None;
+    }
+    let right = operands.get("right")?;
+    let literals: Vec<&Value> = match (operator.as_str(), right.get("Set")) {
+        ("in", Some(Value::Array(items))) => items.iter().collect(),
+        ("in" | "==", _) => vec![right],
+        _ => return None,
+    };
+    literals
+        .into_iter()
+        .map(|literal| {
+            let entity = literal.get("Value")?.get("__entity")?;
+            EntityUid::from_json(serde_json::json!({ "__entity": entity })).ok()
+        })
+        .collect()
 }
 
 /// Every attribute name a policy's JSON form reads (`x.name`, `x has name`, on any expression).
@@ -503,15 +763,45 @@ fn attribute_names(json: &Value, names: &mut BTreeSet<String>) {
     }
 }
 
+/// Whether a policy's JSON form uses `context` other than as the record of an attribute read
+/// (`context.x`, `context has x`): compared, put in a set, or the like.
+fn uses_context_whole(json: &Value) -> bool {
+    match json {
+        Value::Object(object) => {
+            if object.get("Var").and_then(Value::as_str) == Some("context") {
+                return true;
+            }
+            object
+                .iter()
+                .any(|(key, value)| match (key.as_str(), value) {
+                    ("." | "has", Value::Object(access)) => access.iter().any(|(part, value)| {
+                        let read_of_context = part == "left"
+                            && value.get("Var").and_then(Value::as_str) == Some("context");
+                        !read_of_context && uses_context_whole(value)
+                    }),
+                    _ => uses_context_whole(value),
+                })
+        }
+        Value::Array(items) => items.iter().any(uses_context_whole),
+        _ => false,
+    }
+}
+
 /// The context of a call: each argument the schema types, converted to it; the others left out
-/// (the tool's own parsing refuses what its schema does not allow).
-fn context_of(fields: &Fields, arguments: &JsonObject) -> Result<Context, String> {
+/// (the tool's own parsing refuses what its schema does not allow), and so are those not in
+/// `read` (when given) once converted.
+fn context_of(
+    fields: &Fields,
+    read: Option<&HashSet<String>>,
+    arguments: &JsonObject,
+) -> Result<Context, String> {
     let mut pairs = Vec::with_capacity(arguments.len());
     for (name, value) in arguments {
         let Some(ty) = fields.get(name) else {
             continue;
         };
-        if let Some(value) = convert(ty, value).map_err(|e| format!("argument `{name}`: {e}"))? {
+        let value = convert(ty, value).map_err(|e| format!("argument `{name}`: {e}"))?;
+        if let (Some(value), true) = (value, read.is_none_or(|read| read.contains(name))) {
             pairs.push((name.clone(), value));
         }
     }
@@ -652,4 +942,308 @@ fn render_diagnostic(error: &(impl miette::Diagnostic + ?Sized)) -> String {
         text.push_str(&format!(" ({help})"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn tool(name: &str) -> Tool {
+        let schema = json!({"type": "object", "properties": {
+            "price_cents": {"type": ["integer", "null"]},
+            "name": {"type": "string"},
+        }});
+        let Value::Object(schema) = schema else {
+            unreachable!("an object literal")
+        };
+        Tool::new(name.to_owned(), "", Arc::new(schema))
+    }
+
+    fn build(policies: &str) -> CedarAuthorizer {
+        CedarAuthorizer::builder(policies)
+            .tools(["list", "get", "update", "delete"].map(tool))
+            .build()
+            .expect("the test policies are valid")
+    }
+
+    fn ids(set: &PolicySet) -> BTreeSet<String> {
+        set.policies().map(policy_name).collect()
+    }
+
+    #[test]
+    fn a_leading_resource_condition_naming_other_items_leaves_the_policy_out() {
+        let cedar = build(
+            r#"
+            @id("read")
+            permit (principal, action == Action::"call_tool", resource)
+            when { resource in [Tool::"list", Tool::"get"] && principal in Role::"guest" };
+            @id("update_only")
+            permit (principal, action == Action::"call_tool", resource)
+            when { resource == Tool::"update" && principal in Role::"user" };
+            @id("in_one")
+            permit (principal, action == Action::"call_tool", resource)
+            when { resource in Tool::"delete" };
+            @id("not_left_most")
+            permit (principal, action == Action::"call_tool", resource)
+            when { principal in Role::"user" && resource == Tool::"delete" };
+            @id("unless_first")
+            forbid (principal, action == Action::"call_tool", resource)
+            unless { resource == Tool::"list" };
+            @id("any")
+            permit (principal, action == Action::"call_tool", resource)
+            when { principal in Role::"admin" };
+            @id("chain")
+            forbid (principal, action == Action::"call_tool", resource)
+            when { resource == Tool::"get" && principal in Role::"a" && principal in Role::"b" }
+            unless { principal in Role::"c" };
+            "#,
+        );
+        let tools = &cedar.by_item[0];
+        let expect = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        let kept = ["not_left_most", "unless_first", "any"];
+        assert_eq!(
+            ids(&tools["list"]),
+            expect(&[&kept[..], &["read"]].concat())
+        );
+        assert_eq!(
+            ids(&tools["get"]),
+            expect(&[&kept[..], &["read", "chain"]].concat())
+        );
+        assert_eq!(
+            ids(&tools["update"]),
+            expect(&[&kept[..], &["update_only"]].concat())
+        );
+        assert_eq!(
+            ids(&tools["delete"]),
+            expect(&[&kept[..], &["in_one"]].concat())
+        );
+        // An item the server does not list: none of the listed names is it.
+        assert_eq!(ids(&cedar.by_action[0]), expect(&kept));
+        // The other actions: scopes naming call_tool are out.
+        assert!(ids(&cedar.by_action[1]).is_empty());
+
+        // What is true for every request for the item is gone from its policies.
+        let json_of = |set: &PolicySet, id: &str| {
+            let policy = set.policies().find(|p| policy_name(p) == id);
+            policy.and_then(|p| p.to_json().ok())
+        };
+        let expected = |text: &str| {
+            let policy = cedar_policy::Policy::from_str(text).expect("the test policy parses");
+            Some(policy.to_json().expect("its JSON form"))
+        };
+        assert_eq!(
+            json_of(&tools["update"], "update_only"),
+            expected(
+                r#"@id("update_only") permit (principal, action, resource)
+                when { principal in Role::"user" };"#
+            )
+        );
+        assert_eq!(
+            json_of(&tools["delete"], "in_one"),
+            expected(r#"@id("in_one") permit (principal, action, resource);"#)
+        );
+        assert_eq!(
+            json_of(&tools["get"], "chain"),
+            expected(
+                r#"@id("chain") forbid (principal, action, resource)
+                when { principal in Role::"a" && principal in Role::"b" }
+                unless { principal in Role::"c" };"#
+            )
+        );
+        assert_eq!(
+            json_of(&tools["delete"], "not_left_most"),
+            expected(
+                r#"@id("not_left_most") permit (principal, action, resource)
+                when { principal in Role::"user" && resource == Tool::"delete" };"#
+            )
+        );
+        // For an item the server does not list, the policies stay as written.
+        assert_eq!(
+            json_of(&cedar.by_action[0], "any"),
+            json_of(&cedar.policies, "any")
+        );
+    }
+
+    #[test]
+    fn only_literal_entities_at_the_left_most_conjunct_count() {
+        let start = |condition: &str| {
+            let text = format!(
+                "permit (principal, action, resource) when {{ {condition} }} unless {{ false }};"
+            );
+            let policy = cedar_policy::Policy::from_str(&text).expect("the test policy parses");
+            let json = policy.to_json().expect("its JSON form");
+            leading_resource_condition(&json)
+                .map(|entities| entities.iter().map(ToString::to_string).collect::<Vec<_>>())
+        };
+        let named = |names: &[&str]| Some(names.iter().map(|n| (*n).to_owned()).collect());
+        assert_eq!(
+            start(r#"resource == Tool::"a" && context.x"#),
+            named(&[r#"Tool::"a""#])
+        );
+        assert_eq!(
+            start(r#"resource in [Tool::"a", Tool::"b"] && context.x && context.y"#),
+            named(&[r#"Tool::"a""#, r#"Tool::"b""#])
+        );
+        assert_eq!(start(r#"resource in Tool::"a""#), named(&[r#"Tool::"a""#]));
+        assert_eq!(start(r#"context.x && resource == Tool::"a""#), None);
+        assert_eq!(start(r#"resource == Tool::"a" || context.x"#), None);
+        assert_eq!(start(r#"resource in [Tool::"a", principal]"#), None);
+        assert_eq!(start(r#"resource != Tool::"a""#), None);
+        assert_eq!(start(r#"principal == Tool::"a""#), None);
+        assert_eq!(start(r#"resource.owner == Tool::"a""#), None);
+    }
+
+    #[test]
+    fn principals_differing_only_in_roles_or_one_permission_get_their_own_decisions() {
+        let cedar = build(
+            r#"
+            permit (principal, action == Action::"call_tool", resource == Tool::"update")
+            when { principal in Role::"user" || principal.permissions.contains("Admin.Write") };
+            "#,
+        );
+        let user = Principal::builder("alice").roles(["user"]).build();
+        let no_role = Principal::builder("alice").build();
+        // Differing only in their permissions, these two hash alike in the cache (a set is
+        // not hashed): the full comparison on a hit is what tells them apart.
+        let writer = Principal::builder("bob")
+            .permissions(["Admin.Write", "Guest.Read"])
+            .build();
+        let reader = Principal::builder("bob")
+            .permissions(["Guest.Read"])
+            .build();
+        for (allowed, denied) in [(&user, &no_role), (&writer, &reader)] {
+            for order in [[allowed, denied], [denied, allowed]] {
+                for _ in 0..2 {
+                    for principal in order {
+                        let query = Query::new(principal, ItemKind::Tool, "update", None);
+                        assert_eq!(
+                            cedar.authorize(&query).is_allow(),
+                            std::ptr::eq(principal, allowed),
+                            "{principal:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(cedar.principals.len(), 4);
+        // The same content in another `Principal` is a hit.
+        let again = Principal::builder("alice").roles(["user"]).build();
+        let query = Query::new(&again, ItemKind::Tool, "update", None);
+        assert!(cedar.authorize(&query).is_allow());
+        assert_eq!(cedar.principals.len(), 4);
+    }
+
+    fn update(cedar: &CedarAuthorizer, arguments: Value) -> Verdict {
+        let principal = Principal::builder("dave").build();
+        let Value::Object(arguments) = arguments else {
+            unreachable!("an object literal")
+        };
+        cedar.authorize(&Query::new(
+            &principal,
+            ItemKind::Tool,
+            "update",
+            Some(&arguments),
+        ))
+    }
+
+    fn reason(verdict: &Verdict) -> Option<&'static str> {
+        match verdict {
+            Verdict::Allow => None,
+            Verdict::Deny { reason, .. } => Some(reason),
+        }
+    }
+
+    #[test]
+    fn arguments_no_policy_reads_are_type_checked_and_left_out() {
+        let cedar = build(
+            r#"
+            permit (principal, action == Action::"call_tool", resource == Tool::"update")
+            when { context has price_cents && context.price_cents < 10 };
+            "#,
+        );
+        assert_eq!(
+            cedar
+                .context_read
+                .as_ref()
+                .map(|read| read.contains("name")),
+            Some(false)
+        );
+        assert_eq!(reason(&update(&cedar, json!({"price_cents": 5}))), None);
+        assert_eq!(
+            reason(&update(&cedar, json!({"price_cents": 5, "name": "x"}))),
+            None
+        );
+        assert_eq!(
+            reason(&update(&cedar, json!({"price_cents": 50, "name": "x"}))),
+            Some(POLICY_DENIED)
+        );
+        // Not read, and still of the wrong type: the decision errs, as when it was put in.
+        assert_eq!(
+            reason(&update(&cedar, json!({"price_cents": 5, "name": 7}))),
+            Some(POLICY_ERROR)
+        );
+    }
+
+    #[test]
+    fn a_policy_using_the_whole_context_gets_every_argument() {
+        // Strict validation refuses most uses of the whole record (its type has every
+        // argument, optional ones included); those it accepts turn the selection off.
+        let cedar = build(
+            r#"
+            permit (principal, action == Action::"call_tool", resource == Tool::"update")
+            when { context == context && context has price_cents };
+            "#,
+        );
+        assert!(cedar.context_read.is_none());
+        assert_eq!(
+            reason(&update(&cedar, json!({"price_cents": 5, "name": "x"}))),
+            None
+        );
+    }
+
+    #[test]
+    fn only_attribute_reads_of_the_context_leave_arguments_out() {
+        let whole = |condition: &str| {
+            let text = format!("permit (principal, action, resource) when {{ {condition} }};");
+            let policy = cedar_policy::Policy::from_str(&text).expect("the test policy parses");
+            uses_context_whole(&policy.to_json().expect("its JSON form"))
+        };
+        assert!(!whole("context.a.b == 1 && context has c && principal.x"));
+        assert!(!whole(r#"context["a"] like "x*""#));
+        assert!(whole("context == {}"));
+        assert!(whole("[context].isEmpty()"));
+        assert!(whole("context.a == 1 || {a: context} == {a: {}}"));
+    }
+
+    #[test]
+    fn the_key_holds_every_attribute_read_and_nothing_else() {
+        let cedar = build(
+            r#"
+            permit (principal, action == Action::"call_tool", resource == Tool::"update")
+            when { principal.scopes.contains("write") };
+            "#,
+        );
+        let query = |principal: &Principal| {
+            cedar
+                .authorize(&Query::new(principal, ItemKind::Tool, "update", None))
+                .is_allow()
+        };
+        let writer = Principal::builder("carol").scopes(["write"]).build();
+        let reader = Principal::builder("carol").scopes(["read"]).build();
+        assert!(query(&writer));
+        assert!(!query(&reader));
+        assert!(query(&writer));
+        assert_eq!(cedar.principals.len(), 2);
+        // The issuer and permissions are not read: a principal differing only in them shares
+        // the entity.
+        let other_issuer = Principal::builder("carol")
+            .issuer("https://other.example.com")
+            .permissions(["Admin.Write"])
+            .scopes(["write"])
+            .build();
+        assert!(query(&other_issuer));
+        assert_eq!(cedar.principals.len(), 2);
+    }
 }
