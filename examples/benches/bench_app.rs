@@ -263,7 +263,39 @@ fn interleaved_ratio() {
 
 criterion_group!(benches, apps);
 
+/// For profilers (`perf stat`, `perf record`): `BENCH_APP_ONLY=built|audited|audit_file|metrics`
+/// runs only that app, `BENCH_APP_CALLS` times (default 20,000), and nothing else.
+fn only(which: &str) {
+    let apps = setup();
+    let calls: usize = std::env::var("BENCH_APP_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let run = |app: &Router| {
+        for _ in 0..calls {
+            apps.runtime.block_on(call(app, black_box(&apps.token)));
+        }
+    };
+    let start = std::time::Instant::now();
+    match which {
+        "built" => run(&apps.built),
+        "audited" => (0..calls).for_each(|_| {
+            apps.call_audited();
+        }),
+        "audit_file" => run(&apps.audited),
+        "metrics" => metrics::with_local_recorder(&apps.recorder, || run(&apps.built)),
+        other => panic!("BENCH_APP_ONLY={other}: built, audited, audit_file or metrics"),
+    }
+    println!(
+        "{which}: {calls} calls, {:.1} µs per call",
+        start.elapsed().as_nanos() as f64 / calls as f64 / 1000.0
+    );
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("BENCH_APP_ONLY") {
+        return only(&which);
+    }
     benches();
     // Only under `cargo bench` (which passes `--bench`), not when listing benchmarks.
     let args: Vec<String> = std::env::args().collect();

@@ -117,6 +117,106 @@ impl Decision {
     }
 }
 
+/// The keys of the label sets a request records on its usual path (a verified or cached token,
+/// an allowed call), built once: the `counter!`/`histogram!` macros build a key per call, with
+/// its labels allocated, and the Prometheus recorder copies an owned key again to look it up.
+/// The recorder is still asked for the metric on every call, so a recorder installed or made
+/// local later (`metrics::with_local_recorder`) gets the samples.
+#[cfg(feature = "metrics")]
+mod keys {
+    use ::metrics::{Key, Level, Metadata};
+
+    /// What the macros would pass: this module's path at info level.
+    static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+    /// A key with a static name and static labels, usable in a `static`.
+    macro_rules! key {
+        ($name:expr; $($label:literal => $value:literal),* $(,)?) => {{
+            static LABELS: [::metrics::Label; [$($label),*].len()] =
+                [$(::metrics::Label::from_static_parts($label, $value)),*];
+            ::metrics::Key::from_static_parts($name, &LABELS)
+        }};
+    }
+    /// A `&'static` key.
+    macro_rules! static_key {
+        ($($key:tt)*) => {{
+            static KEY: ::metrics::Key = key!($($key)*);
+            Some(&KEY)
+        }};
+    }
+    pub(super) use {key, static_key};
+
+    /// Adds one to the counter `key`.
+    pub(super) fn count(key: &Key) {
+        ::metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1);
+    }
+
+    /// Records `value` in the histogram `key`.
+    pub(super) fn observe(key: &Key, value: f64) {
+        ::metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA))
+            .record(value);
+    }
+}
+
+/// `mcp_rbac_decision_duration_seconds` of an item kind.
+#[cfg(feature = "metrics")]
+fn decision_duration_key(kind: &str) -> Option<&'static ::metrics::Key> {
+    use keys::{key, static_key};
+    match kind {
+        "tool" => static_key!(DECISION_DURATION; "kind" => "tool"),
+        "prompt" => static_key!(DECISION_DURATION; "kind" => "prompt"),
+        "resource" => static_key!(DECISION_DURATION; "kind" => "resource"),
+        "list" => static_key!(DECISION_DURATION; "kind" => "list"),
+        "session" => static_key!(DECISION_DURATION; "kind" => "session"),
+        "request" => static_key!(DECISION_DURATION; "kind" => "request"),
+        _ => None,
+    }
+}
+
+/// The `allow`/`granted` count of one item, its key built on first use (the item's name is a
+/// label).
+#[derive(Debug, Default)]
+pub(crate) struct GrantedCounter {
+    #[cfg(feature = "metrics")]
+    key: std::sync::OnceLock<::metrics::Key>,
+}
+
+/// One allowed decision on the item `name` of `kind` (reason `granted`), decided in the time
+/// since `started`: [`decision`] with the item's key kept in `counter`.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn granted(
+    counter: &GrantedCounter,
+    kind: &'static str,
+    name: &std::sync::Arc<str>,
+    started: Started,
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let key = counter.key.get_or_init(|| {
+            let labels = vec![
+                ::metrics::Label::new("kind", kind),
+                ::metrics::Label::new("name", ::metrics::SharedString::from(name.clone())),
+                ::metrics::Label::new("decision", Decision::Allow.as_str()),
+                ::metrics::Label::new("reason", "granted"),
+            ];
+            // Retained: labels shared, so the recorder's own copy of the key counts a reference.
+            ::metrics::Key::from_parts(DECISIONS, labels).to_retained()
+        });
+        keys::count(key);
+        decision_duration(kind, started);
+    }
+}
+
+#[cfg(feature = "metrics")]
+fn decision_duration(kind: &'static str, started: Started) {
+    match decision_duration_key(kind) {
+        Some(key) => keys::observe(key, started.seconds()),
+        None => ::metrics::histogram!(DECISION_DURATION, "kind" => kind).record(started.seconds()),
+    }
+}
+
 /// When a timed step started; nothing at all without the feature.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Started {
@@ -160,7 +260,7 @@ pub(crate) fn decision(
             "reason" => reason,
         )
         .increment(1);
-        ::metrics::histogram!(DECISION_DURATION, "kind" => kind).record(started.seconds());
+        decision_duration(kind, started);
     }
 }
 
@@ -216,13 +316,54 @@ pub(crate) fn token_verified(
             Ok(()) => "valid",
             Err(e) => refusal_class(e),
         };
-        let algorithm = algorithm.map_or("unknown", algorithm_name);
+        let seconds = started.seconds();
+        if outcome == "valid" {
+            keys::count(&VALID_BY_ALGORITHM[algorithm.map_or(ALGORITHMS.len(), algorithm_index)]);
+            static VALID: ::metrics::Key =
+                keys::key!(TOKEN_VERIFICATION_DURATION; "outcome" => "valid");
+            keys::observe(&VALID, seconds);
+            return;
+        }
+        let algorithm = algorithm.map_or("unknown", |a| {
+            ALGORITHMS
+                .get(algorithm_index(a))
+                .copied()
+                .unwrap_or("unknown")
+        });
         ::metrics::counter!(TOKEN_VERIFICATIONS, "outcome" => outcome, "algorithm" => algorithm)
             .increment(1);
-        ::metrics::histogram!(TOKEN_VERIFICATION_DURATION, "outcome" => outcome)
-            .record(started.seconds());
+        ::metrics::histogram!(TOKEN_VERIFICATION_DURATION, "outcome" => outcome).record(seconds);
     }
 }
+
+/// The `algorithm` label's values: each supported algorithm's JWS name (`unknown` after them).
+#[cfg(feature = "metrics")]
+const ALGORITHMS: [&str; 12] = [
+    "HS256", "HS384", "HS512", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384",
+    "PS512", "EdDSA",
+];
+
+/// `mcp_rbac_token_verifications_total` of valid tokens, in the order of [`ALGORITHMS`], then
+/// `unknown`.
+#[cfg(feature = "metrics")]
+static VALID_BY_ALGORITHM: [::metrics::Key; 13] = {
+    use keys::key;
+    [
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "HS256"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "HS384"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "HS512"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "ES256"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "ES384"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "RS256"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "RS384"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "RS512"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "PS256"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "PS384"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "PS512"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "EdDSA"),
+        key!(TOKEN_VERIFICATIONS; "outcome" => "valid", "algorithm" => "unknown"),
+    ]
+};
 
 /// A verifier's token cache answered (`hit`) or did not know the token; `cache` is `jwt` or
 /// `introspection`.
@@ -231,12 +372,27 @@ pub(crate) fn token_verified(
 pub(crate) fn token_cache(cache: &'static str, hit: bool) {
     #[cfg(feature = "metrics")]
     {
-        let name = if hit {
-            TOKEN_CACHE_HITS
-        } else {
-            TOKEN_CACHE_MISSES
+        use keys::{key, static_key};
+        let known = match (cache, hit) {
+            ("jwt", true) => static_key!(TOKEN_CACHE_HITS; "cache" => "jwt"),
+            ("jwt", false) => static_key!(TOKEN_CACHE_MISSES; "cache" => "jwt"),
+            ("introspection", true) => static_key!(TOKEN_CACHE_HITS; "cache" => "introspection"),
+            ("introspection", false) => {
+                static_key!(TOKEN_CACHE_MISSES; "cache" => "introspection")
+            }
+            _ => None,
         };
-        ::metrics::counter!(name, "cache" => cache).increment(1);
+        match known {
+            Some(key) => keys::count(key),
+            None => {
+                let name = if hit {
+                    TOKEN_CACHE_HITS
+                } else {
+                    TOKEN_CACHE_MISSES
+                };
+                ::metrics::counter!(name, "cache" => cache).increment(1);
+            }
+        }
     }
 }
 
@@ -297,24 +453,25 @@ pub(crate) fn refusal_class(error: &AuthError) -> &'static str {
     }
 }
 
-/// The `algorithm` label: the algorithm's JWS name.
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-fn algorithm_name(algorithm: jsonwebtoken::Algorithm) -> &'static str {
+/// Where an algorithm's JWS name is in [`ALGORITHMS`] (its length for one not there).
+#[cfg(feature = "metrics")]
+fn algorithm_index(algorithm: jsonwebtoken::Algorithm) -> usize {
     use jsonwebtoken::Algorithm as A;
     match algorithm {
-        A::HS256 => "HS256",
-        A::HS384 => "HS384",
-        A::HS512 => "HS512",
-        A::ES256 => "ES256",
-        A::ES384 => "ES384",
-        A::RS256 => "RS256",
-        A::RS384 => "RS384",
-        A::RS512 => "RS512",
-        A::PS256 => "PS256",
-        A::PS384 => "PS384",
-        A::PS512 => "PS512",
-        A::EdDSA => "EdDSA",
-        _ => "unknown",
+        A::HS256 => 0,
+        A::HS384 => 1,
+        A::HS512 => 2,
+        A::ES256 => 3,
+        A::ES384 => 4,
+        A::RS256 => 5,
+        A::RS384 => 6,
+        A::RS512 => 7,
+        A::PS256 => 8,
+        A::PS384 => 9,
+        A::PS512 => 10,
+        A::EdDSA => 11,
+        #[allow(unreachable_patterns)]
+        _ => ALGORITHMS.len(),
     }
 }
 
@@ -359,6 +516,43 @@ mod tests {
         let claim = AuthError::MissingClaim("sub-of-someone".into());
         assert_eq!(refusal_class(&claim), "missing_claim");
         assert_eq!(refusal_class(&AuthError::Expired), "expired");
+    }
+
+    /// The keys built once name the same series as the macros would, and a recorder made
+    /// local after the first use still gets the samples.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn keys_built_once_record_to_the_current_recorder() {
+        let name: std::sync::Arc<str> = "delete_product".into();
+        let counter = GrantedCounter::default();
+        let render = || {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            ::metrics::with_local_recorder(&recorder, || {
+                granted(&counter, "tool", &name, start());
+                granted(&counter, "tool", &name, start());
+                decision("tool", &name, Decision::Deny, "missing_permission", start());
+                token_verified(Ok(()), Some(jsonwebtoken::Algorithm::RS256), start());
+                token_verified(Err(&AuthError::Expired), None, start());
+                token_cache("jwt", true);
+                token_cache("introspection", false);
+            });
+            handle.render()
+        };
+        for text in [render(), render()] {
+            for line in [
+                r#"mcp_rbac_decisions_total{kind="tool",name="delete_product",decision="allow",reason="granted"} 2"#,
+                r#"mcp_rbac_decisions_total{kind="tool",name="delete_product",decision="deny",reason="missing_permission"} 1"#,
+                r#"mcp_rbac_decision_duration_seconds_count{kind="tool"} 3"#,
+                r#"mcp_rbac_token_verifications_total{outcome="valid",algorithm="RS256"} 1"#,
+                r#"mcp_rbac_token_verifications_total{outcome="expired",algorithm="unknown"} 1"#,
+                r#"mcp_rbac_token_verification_duration_seconds_count{outcome="valid"} 1"#,
+                r#"mcp_rbac_token_cache_hits_total{cache="jwt"} 1"#,
+                r#"mcp_rbac_token_cache_misses_total{cache="introspection"} 1"#,
+            ] {
+                assert!(text.contains(line), "{line} not in:\n{text}");
+            }
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub(crate) struct Gate {
     name: Arc<str>,
     access: Access,
     required: Arc<str>,
+    granted: metrics::GrantedCounter,
 }
 
 impl Gate {
@@ -48,6 +49,7 @@ impl Gate {
             name: name.into(),
             access,
             required,
+            granted: metrics::GrantedCounter::default(),
         }
     }
 
@@ -118,7 +120,7 @@ impl Gate {
             started,
         );
         if allowed {
-            counted(Decision::Allow, "granted");
+            metrics::granted(&self.granted, self.kind.as_str(), &self.name, counted_from);
             Ok(principal)
         } else if refused_by_ceiling {
             counted(Decision::Deny, reason);
