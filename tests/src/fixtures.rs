@@ -50,6 +50,36 @@ pub async fn products(configure: impl FnOnce(&mut Cli)) -> Running {
         .unwrap_or_else(|e| panic!("the products server did not start: {e}"))
 }
 
+/// The products server, stateless, trusting `issuer` (through discovery) with its own resource
+/// URL `http://127.0.0.1:<port>/mcp` as the audience, `configure` setting the rest of its command
+/// line. The audience names the port, so the port is probed before the server binds it; another
+/// process may take it in between, and up to five ports are tried.
+pub async fn products_trusting_issuer(issuer: &str, configure: impl Fn(&mut Cli)) -> Running {
+    let mut last = None;
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let started = try_products(|cli| {
+            cli.port = port;
+            cli.issuer = Some(issuer.to_owned());
+            cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
+            configure(cli);
+        })
+        .await;
+        match started {
+            Ok(running) => {
+                assert_eq!(running.url, format!("http://127.0.0.1:{port}/mcp"));
+                return running;
+            }
+            Err(e @ StartError::Bind { .. }) => last = Some(e),
+            Err(e) => panic!("the products server refused {issuer}: {e}"),
+        }
+    }
+    panic!("the products server found no free port: {last:?}");
+}
+
 /// The products server with its development issuer, stateless (`--port 0 --stateless`).
 pub async fn products_stateless() -> Running {
     products(|_| {}).await

@@ -6,8 +6,8 @@
 
 use mcp_rbac::{ClientPolicy, Issuer, ServerBuilder};
 use mcp_rbac_examples::products::policy::role_policy;
-use mcp_rbac_examples::products::{Catalog, Products, Running, StartError};
-use mcp_rbac_tests::fixtures::{eventually, try_products, EVENTUALLY};
+use mcp_rbac_examples::products::{Catalog, Products, Running};
+use mcp_rbac_tests::fixtures::{eventually, products_trusting_issuer, EVENTUALLY};
 use mcp_rbac_tests::idp::{jwt_parts, OidcProvider, AGENT_CLIENT};
 use mcp_rbac_tests::{issuer_for, names, Mcp, Reply};
 use serde_json::{json, Value};
@@ -19,30 +19,13 @@ async fn products_trusting(
     audit_log: Option<std::path::PathBuf>,
     metrics: bool,
 ) -> Running {
-    let mut last = None;
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let started = try_products(|cli| {
-            cli.port = port;
-            cli.issuer = Some(issuer.to_owned());
-            cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
-            cli.audit_log = audit_log.clone();
-            if metrics {
-                cli.metrics = Some(([127, 0, 0, 1], 0).into());
-            }
-        })
-        .await;
-        match started {
-            Ok(running) => return running,
-            // Someone took the port between the probe and the bind: try another.
-            Err(e @ StartError::Bind { .. }) => last = Some(e),
-            Err(e) => panic!("the products server refused {issuer}: {e}"),
+    products_trusting_issuer(issuer, |cli| {
+        cli.audit_log = audit_log.clone();
+        if metrics {
+            cli.metrics = Some(([127, 0, 0, 1], 0).into());
         }
-    }
-    panic!("the products server found no free port: {last:?}");
+    })
+    .await
 }
 
 fn text(reply: &Reply) -> &str {

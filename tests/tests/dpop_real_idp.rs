@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 
 use mcp_rbac::bearer::dpop::thumbprint;
-use mcp_rbac_examples::products::{DpopFlag, Running, StartError};
-use mcp_rbac_tests::fixtures::try_products;
+use mcp_rbac_examples::products::{DpopFlag, Running};
+use mcp_rbac_tests::fixtures::products_trusting_issuer;
 use mcp_rbac_tests::idp::{jwt_parts, OidcProvider};
 use mcp_rbac_tests::Mcp;
 use serde_json::{json, Value};
@@ -21,27 +21,7 @@ const SCOPE: &str = "Guest.Read User.Write";
 /// The products server, stateless, with `dpop`, trusting `issuer` through discovery with its own
 /// resource URL as the audience (and as the URL DPoP proofs must name).
 async fn products_trusting(issuer: &str, dpop: DpopFlag) -> Running {
-    let mut last = None;
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let started = try_products(|cli| {
-            cli.port = port;
-            cli.issuer = Some(issuer.to_owned());
-            cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
-            cli.dpop = Some(dpop);
-        })
-        .await;
-        match started {
-            Ok(running) => return running,
-            // Someone took the port between the probe and the bind: try another.
-            Err(e @ StartError::Bind { .. }) => last = Some(e),
-            Err(e) => panic!("the products server refused {issuer}: {e}"),
-        }
-    }
-    panic!("the products server found no free port: {last:?}");
+    products_trusting_issuer(issuer, |cli| cli.dpop = Some(dpop)).await
 }
 
 /// The one line of `step` (and, for requests, of JSON-RPC `method`) the client printed.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use mcp_rbac::verify::{remote, Algorithm, AuthError, Jwks, JwtVerifier, TokenVerifier};
 use mcp_rbac::ClaimsMapping;
-use mcp_rbac_examples::products::{policy::role_policy, Cli, ClientSecret, Running, StartError};
-use mcp_rbac_tests::fixtures::{eventually, try_products, EVENTUALLY};
+use mcp_rbac_examples::products::{policy::role_policy, ClientSecret, Running};
+use mcp_rbac_tests::fixtures::{eventually, products_trusting_issuer, try_products, EVENTUALLY};
 use mcp_rbac_tests::idp::{jwt_parts, with_payload, MockServer, OidcProvider};
 use mcp_rbac_tests::{Mcp, Reply};
 use serde_json::{json, Value};
@@ -19,36 +19,7 @@ use serde_json::{json, Value};
 /// The products server in stateless mode, trusting `issuer` (OIDC discovery unless `jwks_url`),
 /// with its own resource URL `http://127.0.0.1:<port>/mcp` as the audience.
 async fn products_trusting(issuer: &str, jwks_url: Option<String>) -> Running {
-    products_with(issuer, |cli| cli.jwks_url = jwks_url.clone()).await
-}
-
-/// The products server in stateless mode, trusting `issuer` with its own resource URL as the
-/// audience, `configure` setting the rest of its command line.
-async fn products_with(issuer: &str, configure: impl Fn(&mut Cli)) -> Running {
-    let mut last = None;
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let started = try_products(|cli| {
-            cli.port = port;
-            cli.issuer = Some(issuer.to_owned());
-            cli.audience = Some(format!("http://127.0.0.1:{port}/mcp"));
-            configure(cli);
-        })
-        .await;
-        match started {
-            Ok(running) => {
-                assert_eq!(running.url, format!("http://127.0.0.1:{port}/mcp"));
-                return running;
-            }
-            // Someone took the port between the probe and the bind: try another.
-            Err(e @ StartError::Bind { .. }) => last = Some(e),
-            Err(e) => panic!("the products server refused {issuer}: {e}"),
-        }
-    }
-    panic!("the products server found no free port: {last:?}");
+    products_trusting_issuer(issuer, |cli| cli.jwks_url = jwks_url.clone()).await
 }
 
 fn text(reply: &Reply) -> &str {
@@ -432,7 +403,7 @@ async fn products_server_accepts_oidc_provider_client_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_server_introspects_oidc_provider_opaque_tokens() {
     let idp = OidcProvider::start_opaque().await;
-    let server = products_with(&idp.issuer, |cli| {
+    let server = products_trusting_issuer(&idp.issuer, |cli| {
         cli.introspection_url = Some(idp.introspection_endpoint.clone());
         cli.client_id = Some(idp.client_id().to_owned());
         cli.client_secret = Some(ClientSecret(idp.client_secret().to_owned()));
