@@ -139,7 +139,7 @@ pub use verify::{JwtVerifier, TokenVerifier};
 pub mod __private {
     pub use crate::guard::built_once::built_once;
     pub use crate::guard::condition::{
-        prompt_with_condition, tool_with_condition, ConditionScope, PromptAnswer,
+        prompt_with_condition, tool_with_condition, ConditionScope, Conditioned,
     };
     pub use crate::guard::handler::{
         call_tool, get_prompt, get_tool, list_prompts, list_tools, list_tools_built_once,

@@ -205,7 +205,7 @@ fn router_fn(kind: Kind, args: &RouterArgs, items: &[Item]) -> ImplItem {
                 quote! {
                     .with_route(#guard(
                         ::mcp_rbac::__private::#with_condition(Self::#attr_fn(), #label),
-                        Self::#wrapper,
+                        ::mcp_rbac::__private::Conditioned(Self::#wrapper),
                         #access,
                     ))
                 }
@@ -262,9 +262,9 @@ fn path_text(path: &Path) -> String {
     path.to_token_stream().to_string().replace(' ', "")
 }
 
-/// The method the route calls when an item names a condition: rmcp extracts its parameters (the
-/// item's own, then the condition's scope), so the arguments are parsed once, judged, and moved
-/// into the item.
+/// The method the route calls when an item names a condition: the route's handler
+/// (`Conditioned`) extracts its parameters with rmcp's extractors (the item's own, then the
+/// condition's scope), so the arguments are parsed once, judged, and moved into the item.
 fn wrapper_ident(item: &syn::Ident) -> syn::Ident {
     format_ident!("__mcp_rbac_authorized_{}", item)
 }
@@ -355,15 +355,11 @@ fn condition_wrapper(
                 #(#params: #types,)*
                 __condition: ::mcp_rbac::__private::ConditionScope,
             ) -> ::std::pin::Pin<::std::boxed::Box<dyn ::std::future::Future<
-                Output = ::mcp_rbac::__private::PromptAnswer,
+                Output = ::std::result::Result<::rmcp::model::GetPromptResponse, ::rmcp::ErrorData>,
             > + ::std::marker::Send + '_>> {
                 ::std::boxed::Box::pin(async move {
-                    if let ::std::result::Result::Err(denied) = #judged.await {
-                        return ::mcp_rbac::__private::PromptAnswer(::std::result::Result::Err(denied));
-                    }
-                    ::mcp_rbac::__private::PromptAnswer(
-                        ::rmcp::handler::server::prompt::IntoGetPromptResult::into_get_prompt_result(#call),
-                    )
+                    #judged.await?;
+                    ::rmcp::handler::server::prompt::IntoGetPromptResult::into_get_prompt_result(#call)
                 })
             }
         },

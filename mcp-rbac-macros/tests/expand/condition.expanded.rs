@@ -44,7 +44,9 @@ impl Server {
                         Self::update_product_tool_attr(),
                         "Self::may_update",
                     ),
-                    Self::__mcp_rbac_authorized_update_product,
+                    ::mcp_rbac::__private::Conditioned(
+                        Self::__mcp_rbac_authorized_update_product,
+                    ),
                     Access::Requires(
                         Requirement::any([
                             Requirement::permission("User.Write"),

@@ -1,14 +1,17 @@
 //! Running an item's argument condition (`authorize = Self::method`) between rmcp's parsing of
-//! the arguments and the body. The generated wrapper takes a [`ConditionScope`] as its last
-//! extractor: the principal and what the decision's record needs, taken from the request once.
+//! the arguments and the body. The generated wrapper takes a [`ConditionScope`] after the item's
+//! own parameters: the principal and what the decision's record needs, taken from the request
+//! once. [`Conditioned`] makes the wrapper a route's handler.
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 use std::time::Instant;
 
+use futures::future::BoxFuture;
 use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
-use rmcp::handler::server::prompt::PromptContext;
-use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::{Prompt, Tool};
+use rmcp::handler::server::prompt::{GetPromptHandler, PromptContext};
+use rmcp::handler::server::tool::{CallToolHandler, ToolCallContext};
+use rmcp::model::{CallToolResponse, GetPromptResponse, Prompt, Tool};
 use rmcp::ErrorData;
 
 use super::marker;
@@ -128,6 +131,85 @@ impl<S> FromContextPart<PromptContext<'_, S>> for ConditionScope {
     }
 }
 
+/// The route's handler for an item behind an argument condition: rmcp's extractors for the
+/// item's parameters, then the [`ConditionScope`], then the generated wrapper (which judges the
+/// arguments and calls the item). The wrapper's boxed future is the route's own: rmcp's adapter
+/// for methods would box it a second time to turn its output into the route's.
+#[derive(Clone, Copy)]
+pub struct Conditioned<F>(pub F);
+
+/// The parameter types of a [`Conditioned`] wrapper, to tell rmcp's handler traits' impls apart.
+pub struct ConditionedParameters<P>(PhantomData<fn(P)>);
+
+/// The route's answer when an extractor refused: rmcp's own error, the wrapper not called.
+fn refused_by_extractor<'a, T: Send + 'a>(error: ErrorData) -> BoxFuture<'a, Result<T, ErrorData>> {
+    Box::pin(std::future::ready(Err(error)))
+}
+
+macro_rules! conditioned {
+    ($($T:ident)*) => {
+        impl<$($T,)* S, F> CallToolHandler<S, ConditionedParameters<($($T,)*)>> for Conditioned<F>
+        where
+            $($T: for<'a> FromContextPart<ToolCallContext<'a, S>>,)*
+            F: FnOnce(&S, $($T,)* ConditionScope) -> BoxFuture<'_, Result<CallToolResponse, ErrorData>>,
+        {
+            #[allow(non_snake_case)]
+            fn call(
+                self,
+                mut context: ToolCallContext<'_, S>,
+            ) -> BoxFuture<'_, Result<CallToolResponse, ErrorData>> {
+                $(let $T = match $T::from_context_part(&mut context) {
+                    Ok(value) => value,
+                    Err(error) => return refused_by_extractor(error),
+                };)*
+                match ConditionScope::from_context_part(&mut context) {
+                    Ok(scope) => (self.0)(context.service, $($T,)* scope),
+                    Err(error) => refused_by_extractor(error),
+                }
+            }
+        }
+
+        impl<$($T,)* S, F> GetPromptHandler<S, ConditionedParameters<($($T,)*)>> for Conditioned<F>
+        where
+            $($T: for<'a> FromContextPart<PromptContext<'a, S>>,)*
+            F: FnOnce(&S, $($T,)* ConditionScope) -> BoxFuture<'_, Result<GetPromptResponse, ErrorData>>,
+        {
+            #[allow(non_snake_case)]
+            fn handle(
+                self,
+                mut context: PromptContext<'_, S>,
+            ) -> BoxFuture<'_, Result<GetPromptResponse, ErrorData>> {
+                $(let $T = match $T::from_context_part(&mut context) {
+                    Ok(value) => value,
+                    Err(error) => return refused_by_extractor(error),
+                };)*
+                match ConditionScope::from_context_part(&mut context) {
+                    Ok(scope) => (self.0)(context.server, $($T,)* scope),
+                    Err(error) => refused_by_extractor(error),
+                }
+            }
+        }
+    };
+}
+
+// rmcp's handlers take up to 16 parameters: the item's own and the scope.
+conditioned!();
+conditioned!(T0);
+conditioned!(T0 T1);
+conditioned!(T0 T1 T2);
+conditioned!(T0 T1 T2 T3);
+conditioned!(T0 T1 T2 T3 T4);
+conditioned!(T0 T1 T2 T3 T4 T5);
+conditioned!(T0 T1 T2 T3 T4 T5 T6);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8 T9);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12 T13);
+conditioned!(T0 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12 T13 T14);
+
 /// The tool definition, marked with the name of its condition (for the manifest).
 pub fn tool_with_condition(mut tool: Tool, condition: &'static str) -> Tool {
     marker::set_condition(&mut tool.meta, condition);
@@ -138,13 +220,4 @@ pub fn tool_with_condition(mut tool: Tool, condition: &'static str) -> Tool {
 pub fn prompt_with_condition(mut prompt: Prompt, condition: &'static str) -> Prompt {
     marker::set_condition(&mut prompt.meta, condition);
     prompt
-}
-
-/// The answer of a prompt behind a condition, as rmcp expects a prompt's output.
-pub struct PromptAnswer(pub Result<rmcp::model::GetPromptResponse, ErrorData>);
-
-impl rmcp::handler::server::prompt::IntoGetPromptResult for PromptAnswer {
-    fn into_get_prompt_result(self) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
-        self.0
-    }
 }
