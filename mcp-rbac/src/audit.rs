@@ -20,7 +20,7 @@ use std::time::Instant;
 
 #[cfg(feature = "audit-file")]
 pub use file::{verify_chain, ChainError, JsonLinesOptions, JsonLinesSink, Overflow};
-pub use record::{Decision, DecisionRecord};
+pub use record::{Decision, DecisionRecord, Timestamp};
 
 use crate::item::ItemKind;
 use crate::principal::Principal;
@@ -35,8 +35,9 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Where decision records go besides `tracing`.
 pub trait AuditSink: Send + Sync + 'static {
     /// Takes one record. Called on the request's path: hand the record to a queue, do not
-    /// block on I/O (`JsonLinesSink` writes from a thread of its own).
-    fn record(&self, record: &DecisionRecord);
+    /// block on I/O (`JsonLinesSink` writes from a thread of its own). The record borrows from
+    /// the request: serialize it here, or keep [`DecisionRecord::into_owned`] of a clone.
+    fn record(&self, record: &DecisionRecord<'_>);
 
     /// Waits until every record taken so far is written (at shutdown, and in tests).
     fn flush(&self) {}
@@ -93,7 +94,7 @@ impl Audit {
         }
     }
 
-    fn emit(&self, record: &DecisionRecord) {
+    fn emit(&self, record: &DecisionRecord<'_>) {
         for sink in &self.0.sinks {
             sink.record(record);
         }
@@ -163,13 +164,16 @@ impl<'a> Scope<'a> {
         scope
     }
 
-    fn record(
+    fn record<'r>(
         &self,
-        principal: Option<&Principal>,
+        principal: Option<&'r Principal>,
         decision: Decision,
         reason: &'static str,
         started: Instant,
-    ) -> Option<DecisionRecord> {
+    ) -> Option<DecisionRecord<'r>>
+    where
+        'a: 'r,
+    {
         let audit = self.audit?;
         Some(DecisionRecord::new(
             audit.version(),
@@ -182,7 +186,7 @@ impl<'a> Scope<'a> {
         ))
     }
 
-    fn emit(&self, record: Option<DecisionRecord>) {
+    fn emit(&self, record: Option<DecisionRecord<'_>>) {
         if let (Some(audit), Some(record)) = (self.audit, record) {
             audit.emit(&record);
         }
@@ -191,12 +195,38 @@ impl<'a> Scope<'a> {
 
 /// A digest of a tool's arguments (canonical JSON, SHA-256, hex): equal arguments give equal
 /// digests, and the arguments themselves never reach a record.
-pub(crate) fn arguments_digest(arguments: &serde_json::Map<String, serde_json::Value>) -> String {
+pub(crate) fn arguments_digest(
+    arguments: &serde_json::Map<String, serde_json::Value>,
+) -> HexDigest {
+    thread_local! {
+        /// Each request thread's buffer for the canonical text, reused from call to call.
+        static CANONICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     // One text and a one-shot digest: a streaming digest costs more per write of the serializer
     // than the whole text does.
-    let canonical = serde_json::to_vec(arguments).unwrap_or_default();
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical);
-    hex(digest.as_ref())
+    let digest = |canonical: &mut Vec<u8>| {
+        canonical.clear();
+        let _ = serde_json::to_writer(&mut *canonical, arguments);
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical)
+    };
+    let digest = CANONICAL.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut canonical) => digest(&mut canonical),
+        Err(_) => digest(&mut Vec::new()),
+    });
+    let mut text = [b'0'; 64];
+    // Cannot fail: a SHA-256 is 32 bytes, 64 hex digits.
+    let _ = hex::encode_to_slice(digest.as_ref(), &mut text);
+    HexDigest(text)
+}
+
+/// A SHA-256 as 64 lowercase hex digits, kept on the stack for the record that borrows it.
+pub(crate) struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// An item's decision (allow, or deny for `deny_reason`: `missing_permission`, `client_ceiling`).
@@ -219,11 +249,12 @@ pub(crate) fn decided(
         tracing::info!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, subject = principal.subject(), client = principal.client(), required, reason = deny_reason, request_id = scope.request_id.map(RequestId::as_str));
         (Decision::Deny, deny_reason)
     };
+    let digest = scope.audit.and(arguments).map(arguments_digest);
     let record = scope
         .record(Some(principal), decision, reason, started)
         .map(|r| {
             r.item(kind.as_str(), name, Some(required))
-                .arguments(arguments.map(arguments_digest))
+                .arguments(digest.as_ref().map(HexDigest::as_str))
         });
     scope.emit(record);
 }
@@ -242,11 +273,12 @@ pub(crate) fn refused(
     started: Instant,
 ) {
     tracing::info!(target: "mcp_rbac::audit", decision = "deny", kind = kind.as_str(), name, subject = principal.subject(), required, reason, request_id = scope.request_id.map(RequestId::as_str));
+    let digest = scope.audit.and(arguments).map(arguments_digest);
     let record = scope
         .record(Some(principal), Decision::Deny, reason, started)
         .map(|r| {
             r.item(kind.as_str(), name, Some(required))
-                .arguments(arguments.map(arguments_digest))
+                .arguments(digest.as_ref().map(HexDigest::as_str))
         });
     scope.emit(record);
 }
@@ -372,9 +404,11 @@ mod tests {
         let text = serde_json::to_string(arguments).unwrap();
         let expected = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
         let digest = arguments_digest(arguments);
-        assert_eq!(digest, hex::encode(expected.as_ref()));
-        assert_eq!(digest.len(), 64);
-        assert_ne!(digest, arguments_digest(&serde_json::Map::new()));
+        assert_eq!(digest.as_str(), hex::encode(expected.as_ref()));
+        assert_ne!(
+            digest.as_str(),
+            arguments_digest(&serde_json::Map::new()).as_str()
+        );
     }
 
     #[test]

@@ -176,7 +176,7 @@ impl JsonLinesSink {
 }
 
 impl AuditSink for JsonLinesSink {
-    fn record(&self, record: &DecisionRecord) {
+    fn record(&self, record: &DecisionRecord<'_>) {
         SCRATCH.with(|scratch| {
             let Ok(mut line) = scratch.try_borrow_mut() else {
                 // Reentered (a sink recording from inside serialization): nothing to reuse.
@@ -199,11 +199,9 @@ impl AuditSink for JsonLinesSink {
 }
 
 impl JsonLinesSink {
-    fn record_with(&self, line: &mut Vec<u8>, record: &DecisionRecord) {
+    fn record_with(&self, line: &mut Vec<u8>, record: &DecisionRecord<'_>) {
         line.clear();
-        if serde_json::to_writer(&mut *line, record).is_err() {
-            return;
-        }
+        canonical_json(line, record);
         let deadline = match self.overflow {
             Overflow::Drop => None,
             Overflow::Wait(wait) => Some(Instant::now() + wait),
@@ -217,6 +215,99 @@ impl JsonLinesSink {
             }
         }
     }
+}
+
+/// `record` as canonical JSON (keys sorted, `None`s skipped as [`DecisionRecord`]'s `Serialize`
+/// skips them, strings escaped as `serde_json` escapes them): the bytes `serde_json::to_writer`
+/// writes for it, which a property test holds it to. It runs for every decision on the request's
+/// path, where the serializer's escaping of every key and value was most of a record's cost:
+/// here the keys are written as they are, and a value is escaped only when it holds a
+/// character JSON escapes.
+fn canonical_json(out: &mut Vec<u8>, record: &DecisionRecord<'_>) {
+    fn text(out: &mut Vec<u8>, value: &str) {
+        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.push(b'"');
+            out.extend_from_slice(value.as_bytes());
+            out.push(b'"');
+        } else {
+            // Writing to a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+    }
+    fn number(out: &mut Vec<u8>, value: impl Into<u64>) {
+        let _ = serde_json::to_writer(&mut *out, &value.into());
+    }
+    fn optional_text(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            Some(value) => text(out, value),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    out.push(b'{');
+    // The fields in name order; `decision` is always there, so what precedes it ends in a comma
+    // and what follows it starts with one.
+    if let Some(digest) = &record.arguments_digest {
+        out.extend_from_slice(b"\"arguments_digest\":");
+        text(out, digest);
+        out.push(b',');
+    }
+    if let Some(client) = &record.client {
+        out.extend_from_slice(b"\"client\":");
+        text(out, client);
+        out.push(b',');
+    }
+    out.extend_from_slice(match record.decision {
+        super::Decision::Allow => b"\"decision\":\"allow\"",
+        super::Decision::Deny => b"\"decision\":\"deny\"",
+    });
+    if let Some(detail) = &record.detail {
+        out.extend_from_slice(b",\"detail\":");
+        text(out, detail);
+    }
+    if let Some(hidden) = record.hidden {
+        out.extend_from_slice(b",\"hidden\":");
+        number(out, hidden as u64);
+    }
+    if let Some(issuer) = &record.issuer {
+        out.extend_from_slice(b",\"issuer\":");
+        text(out, issuer);
+    }
+    out.extend_from_slice(b",\"jsonrpc_id\":");
+    match &record.jsonrpc_id {
+        Some(id) => {
+            let _ = serde_json::to_writer(&mut *out, id);
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"kind\":");
+    text(out, record.kind);
+    out.extend_from_slice(b",\"latency_ns\":");
+    number(out, record.latency_ns);
+    out.extend_from_slice(b",\"name\":");
+    text(out, &record.name);
+    out.extend_from_slice(b",\"policy_version\":");
+    text(out, &record.policy_version);
+    out.extend_from_slice(b",\"reason\":");
+    text(out, record.reason);
+    out.extend_from_slice(b",\"request_id\":");
+    optional_text(out, record.request_id.as_deref());
+    if let Some(required) = &record.required {
+        out.extend_from_slice(b",\"required\":");
+        text(out, required);
+    }
+    if let Some(shown) = record.shown {
+        out.extend_from_slice(b",\"shown\":");
+        number(out, shown as u64);
+    }
+    if let Some(status) = record.status {
+        out.extend_from_slice(b",\"status\":");
+        number(out, status);
+    }
+    out.extend_from_slice(b",\"subject\":");
+    optional_text(out, record.subject.as_deref());
+    out.extend_from_slice(b",\"time\":");
+    text(out, record.time.as_str());
+    out.push(b'}');
 }
 
 impl Drop for JsonLinesSink {
@@ -426,10 +517,11 @@ mod tests {
     use super::*;
     use crate::audit::Decision;
 
-    fn record(n: u64) -> DecisionRecord {
+    fn record(n: u64) -> DecisionRecord<'static> {
+        let request_id = format!("r-{n}");
         DecisionRecord::new(
             "v1",
-            Some(&format!("r-{n}")),
+            Some(&request_id),
             Some(&rmcp::model::RequestId::Number(n as i64)),
             None,
             if n.is_multiple_of(2) {
@@ -441,6 +533,7 @@ mod tests {
             Instant::now(),
         )
         .item("tool", "delete_product", Some("Admin.Write"))
+        .into_owned()
     }
 
     fn dir() -> PathBuf {
@@ -478,6 +571,7 @@ mod tests {
             .claims(claims.as_object().unwrap().clone())
             .client("agent")
             .build();
+        let digest = "ab".repeat(32);
         let record = DecisionRecord::new(
             "v1",
             Some("r-1"),
@@ -488,7 +582,7 @@ mod tests {
             Instant::now(),
         )
         .item("tool", "delete_product", Some("Admin.Write"))
-        .arguments(Some("ab".repeat(32)))
+        .arguments(Some(&digest))
         .status(401)
         .detail("token has expired")
         .listed(1, 2);
@@ -498,6 +592,76 @@ mod tests {
             direct, canonical,
             "DecisionRecord's fields must stay in name order"
         );
+    }
+
+    /// Any text, with the characters JSON escapes and some it does not (`/`, DEL, non-ASCII)
+    /// made likely.
+    fn any_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::char::range('\u{0}', '\u{1f}'),
+                proptest::sample::select(vec!['"', '\\', '/', '\u{7f}', 'é', '😀', 'a', ' ']),
+                proptest::char::any(),
+            ],
+            0..12,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        /// The sink's own writer gives the bytes `serde_json` gives for every field set and
+        /// every text, and they are canonical (what `verify_chain` recomputes the hash over).
+        #[test]
+        fn the_written_line_is_serde_jsons_canonical_json(
+            texts in proptest::collection::vec(proptest::option::of(any_text()), 9),
+            numbers in proptest::collection::vec(proptest::option::of(0u64..u64::MAX), 4),
+            string_id in proptest::bool::ANY,
+            deny in proptest::bool::ANY,
+        ) {
+            let principal = texts[0].as_ref().map(|subject| {
+                let mut builder = crate::Principal::builder(subject.clone());
+                if let Some(issuer) = &texts[1] {
+                    builder = builder.issuer(issuer.clone());
+                }
+                if let Some(client) = &texts[2] {
+                    builder = builder.client(client.clone());
+                }
+                builder.build()
+            });
+            let id = match (string_id, &texts[3]) {
+                (true, Some(id)) => Some(rmcp::model::RequestId::String(id.as_str().into())),
+                (false, _) => numbers[0].map(|n| rmcp::model::RequestId::Number(n as i64)),
+                (true, None) => None,
+            };
+            let name = texts[4].clone().unwrap_or_default();
+            let mut record = DecisionRecord::new(
+                texts[5].as_deref().unwrap_or("v1"),
+                texts[6].as_deref(),
+                id.as_ref(),
+                principal.as_ref(),
+                if deny { Decision::Deny } else { Decision::Allow },
+                "granted",
+                Instant::now(),
+            )
+            .item("tool", &name, texts[7].as_deref())
+            .arguments(texts[8].as_deref());
+            if let Some(detail) = &texts[3] {
+                record = record.detail(detail);
+            }
+            if let Some(status) = numbers[1] {
+                record = record.status(status as u16);
+            }
+            if let (Some(shown), Some(hidden)) = (numbers[2], numbers[3]) {
+                record = record.listed(shown as usize, hidden as usize);
+            }
+            let mut written = Vec::new();
+            canonical_json(&mut written, &record);
+            let expected = serde_json::to_vec(&record).unwrap();
+            proptest::prop_assert_eq!(&written, &expected);
+            let canonical = serde_json::to_value(&record).unwrap().to_string();
+            proptest::prop_assert_eq!(written, canonical.into_bytes());
+        }
     }
 
     #[test]
