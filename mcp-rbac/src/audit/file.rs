@@ -224,90 +224,104 @@ impl JsonLinesSink {
 /// here the keys are written as they are, and a value is escaped only when it holds a
 /// character JSON escapes.
 fn canonical_json(out: &mut Vec<u8>, record: &DecisionRecord<'_>) {
-    fn text(out: &mut Vec<u8>, value: &str) {
-        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            out.push(b'"');
-            out.extend_from_slice(value.as_bytes());
-            out.push(b'"');
-        } else {
-            // Writing to a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut *out, value);
-        }
-    }
-    fn number(out: &mut Vec<u8>, value: impl Into<u64>) {
-        let _ = serde_json::to_writer(&mut *out, &value.into());
-    }
-    fn optional_text(out: &mut Vec<u8>, value: Option<&str>) {
-        match value {
-            Some(value) => text(out, value),
-            None => out.extend_from_slice(b"null"),
-        }
-    }
-    out.push(b'{');
-    // The fields in name order; `decision` is always there, so what precedes it ends in a comma
-    // and what follows it starts with one.
+    let mut line = JsonObject::open(out);
+    // The fields in name order.
     if let Some(digest) = &record.arguments_digest {
-        out.extend_from_slice(b"\"arguments_digest\":");
-        text(out, digest);
-        out.push(b',');
+        line.text("arguments_digest", digest);
     }
     if let Some(client) = &record.client {
-        out.extend_from_slice(b"\"client\":");
-        text(out, client);
-        out.push(b',');
+        line.text("client", client);
     }
-    out.extend_from_slice(match record.decision {
-        super::Decision::Allow => b"\"decision\":\"allow\"",
-        super::Decision::Deny => b"\"decision\":\"deny\"",
-    });
+    line.text(
+        "decision",
+        match record.decision {
+            super::Decision::Allow => "allow",
+            super::Decision::Deny => "deny",
+        },
+    );
     if let Some(detail) = &record.detail {
-        out.extend_from_slice(b",\"detail\":");
-        text(out, detail);
+        line.text("detail", detail);
     }
     if let Some(hidden) = record.hidden {
-        out.extend_from_slice(b",\"hidden\":");
-        number(out, hidden as u64);
+        line.number("hidden", hidden as u64);
     }
     if let Some(issuer) = &record.issuer {
-        out.extend_from_slice(b",\"issuer\":");
-        text(out, issuer);
+        line.text("issuer", issuer);
     }
-    out.extend_from_slice(b",\"jsonrpc_id\":");
-    match &record.jsonrpc_id {
-        Some(id) => {
-            let _ = serde_json::to_writer(&mut *out, id);
-        }
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"kind\":");
-    text(out, record.kind);
-    out.extend_from_slice(b",\"latency_ns\":");
-    number(out, record.latency_ns);
-    out.extend_from_slice(b",\"name\":");
-    text(out, &record.name);
-    out.extend_from_slice(b",\"policy_version\":");
-    text(out, &record.policy_version);
-    out.extend_from_slice(b",\"reason\":");
-    text(out, record.reason);
-    out.extend_from_slice(b",\"request_id\":");
-    optional_text(out, record.request_id.as_deref());
+    line.value("jsonrpc_id", &record.jsonrpc_id);
+    line.text("kind", record.kind);
+    line.number("latency_ns", record.latency_ns);
+    line.text("name", &record.name);
+    line.text("policy_version", &record.policy_version);
+    line.text("reason", record.reason);
+    line.optional_text("request_id", record.request_id.as_deref());
     if let Some(required) = &record.required {
-        out.extend_from_slice(b",\"required\":");
-        text(out, required);
+        line.text("required", required);
     }
     if let Some(shown) = record.shown {
-        out.extend_from_slice(b",\"shown\":");
-        number(out, shown as u64);
+        line.number("shown", shown as u64);
     }
     if let Some(status) = record.status {
-        out.extend_from_slice(b",\"status\":");
-        number(out, status);
+        line.number("status", status.into());
     }
-    out.extend_from_slice(b",\"subject\":");
-    optional_text(out, record.subject.as_deref());
-    out.extend_from_slice(b",\"time\":");
-    text(out, record.time.as_str());
-    out.push(b'}');
+    line.optional_text("subject", record.subject.as_deref());
+    line.text("time", record.time.as_str());
+    line.close();
+}
+
+/// A JSON object written member by member; keys are the caller's own and need no escaping.
+struct JsonObject<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> JsonObject<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.key(key);
+        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.out.push(b'"');
+            self.out.extend_from_slice(value.as_bytes());
+            self.out.push(b'"');
+        } else {
+            // Writing to a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *self.out, value);
+        }
+    }
+
+    fn optional_text(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(value) => self.text(key, value),
+            None => self.value(key, &()),
+        }
+    }
+
+    fn number(&mut self, key: &str, value: u64) {
+        self.value(key, &value);
+    }
+
+    fn value(&mut self, key: &str, value: &impl serde::Serialize) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut *self.out, value);
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
 }
 
 impl Drop for JsonLinesSink {
