@@ -105,6 +105,14 @@ impl Verdict {
     pub fn is_allow(&self) -> bool {
         matches!(self, Verdict::Allow)
     }
+
+    /// A denial's reason code; `None` when it allows.
+    pub fn denial_reason(&self) -> Option<&'static str> {
+        match self {
+            Verdict::Allow => None,
+            Verdict::Deny { reason, .. } => Some(reason),
+        }
+    }
 }
 
 /// Decides whether a principal may use an item, given the call's arguments. Called on the

@@ -82,13 +82,6 @@ fn decide(
     cedar.authorize(&Query::new(who, kind, name, args.as_ref()))
 }
 
-fn reason(verdict: &Verdict) -> Option<&'static str> {
-    match verdict {
-        Verdict::Allow => None,
-        Verdict::Deny { reason, .. } => Some(reason),
-    }
-}
-
 #[test]
 fn roles_permissions_and_arguments_decide() {
     let cedar = build(POLICIES).expect("valid policies");
@@ -104,7 +97,7 @@ fn roles_permissions_and_arguments_decide() {
         Verdict::Allow
     );
     assert_eq!(
-        reason(&call(&user(), json!({"id": 1, "price_cents": 100001}))),
+        call(&user(), json!({"id": 1, "price_cents": 100001})).denial_reason(),
         Some(POLICY_DENIED)
     );
     assert_eq!(
@@ -123,9 +116,12 @@ fn roles_permissions_and_arguments_decide() {
     );
     // No permit: denied, by role or by tool.
     let guest = Principal::builder("g").roles(["guest"]).build();
-    assert_eq!(reason(&call(&guest, json!({"id": 1}))), Some(POLICY_DENIED));
     assert_eq!(
-        reason(&decide(&cedar, &admin, tool, "delete_product", None)),
+        call(&guest, json!({"id": 1})).denial_reason(),
+        Some(POLICY_DENIED)
+    );
+    assert_eq!(
+        decide(&cedar, &admin, tool, "delete_product", None).denial_reason(),
         Some(POLICY_DENIED)
     );
 }
@@ -145,7 +141,7 @@ fn arguments_of_the_wrong_type_deny_with_policy_error() {
             "update_product",
             Some(args.clone()),
         );
-        assert_eq!(reason(&verdict), Some(POLICY_ERROR), "{args}");
+        assert_eq!(verdict.denial_reason(), Some(POLICY_ERROR), "{args}");
     }
 }
 
@@ -167,15 +163,15 @@ fn prompts_see_their_arguments_and_claims_are_attributes() {
     };
     assert_eq!(brief(&with_email("a@example.com"), "1"), Verdict::Allow);
     assert_eq!(
-        reason(&brief(&with_email("a@example.com"), "2")),
+        brief(&with_email("a@example.com"), "2").denial_reason(),
         Some(POLICY_DENIED)
     );
     assert_eq!(
-        reason(&brief(&with_email("a@evil.test"), "1")),
+        brief(&with_email("a@evil.test"), "1").denial_reason(),
         Some(POLICY_DENIED)
     );
     assert_eq!(
-        reason(&brief(&user(), "1")),
+        brief(&user(), "1").denial_reason(),
         Some(POLICY_DENIED),
         "no email claim"
     );
@@ -304,7 +300,7 @@ forbid (principal, action, resource) when { principal.sub == "mallory" };
         .roles(["user"])
         .build();
     assert_eq!(
-        reason(&decide(&cedar, &no_scope, tool, "whoami", None)),
+        decide(&cedar, &no_scope, tool, "whoami", None).denial_reason(),
         Some(POLICY_DENIED)
     );
     let no_issuer = Principal::builder("alice")
@@ -312,7 +308,7 @@ forbid (principal, action, resource) when { principal.sub == "mallory" };
         .scopes(["products"])
         .build();
     assert_eq!(
-        reason(&decide(&cedar, &no_issuer, tool, "whoami", None)),
+        decide(&cedar, &no_issuer, tool, "whoami", None).denial_reason(),
         Some(POLICY_DENIED)
     );
     let mallory = Principal::builder("mallory")
@@ -326,7 +322,7 @@ forbid (principal, action, resource) when { principal.sub == "mallory" };
         (ItemKind::Prompt, "product_brief"),
     ] {
         assert_eq!(
-            reason(&decide(&cedar, &mallory, kind, name, None)),
+            decide(&cedar, &mallory, kind, name, None).denial_reason(),
             Some(POLICY_DENIED),
             "{name}"
         );

@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use mcp_rbac::authorizer::{Authorizer, Query, Verdict};
+use mcp_rbac::authorizer::{Authorizer, Query};
 use mcp_rbac::cedar::{CedarAuthorizer, POLICY_DENIED, POLICY_ERROR};
 use mcp_rbac::{Access, ItemKind, PermissionSet, Principal, RolePolicy};
 use mcp_rbac_examples::products::policy::{role_policy, Perm};
@@ -164,11 +164,7 @@ fn the_selection_sees_allows_denials_and_errors() {
     ] {
         let (selected, every) = update(price.clone());
         assert_eq!(selected, every, "{price}");
-        let reason = match selected {
-            Verdict::Allow => None,
-            Verdict::Deny { reason, .. } => Some(reason),
-        };
-        assert_eq!(reason, expected, "{price}");
+        assert_eq!(selected.denial_reason(), expected, "{price}");
     }
 }
 
