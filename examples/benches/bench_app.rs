@@ -5,9 +5,11 @@
 //! A third app is the same tool assembled by `ServerBuilder` (bearer layer plus the limits:
 //! the body read ahead, the concurrency limit, the request timeout), to price the limits; a
 //! fourth is that app with decision records going to a JSON Lines file (hash-chained) and its
-//! metrics to a Prometheus recorder, to price the audit trail and the metrics. The recorder is
-//! local to the fourth app's rounds (`metrics::with_local_recorder`), so the others record
-//! nothing.
+//! metrics to a Prometheus recorder, to price the audit trail and the metrics, and two more
+//! have one of the two each. The recorder is local to the rounds of the apps that have it
+//! (`metrics::with_local_recorder`), so the others record nothing; its histograms are folded
+//! into their buckets at the end of each of those rounds, inside the timing, as the server's
+//! exporter folds them every few seconds.
 //!
 //! `cargo bench -p mcp-rbac-examples --bench bench_app`
 
@@ -24,6 +26,11 @@ use tower::ServiceExt;
 
 const ISSUER: &str = "https://issuer.bench.local/";
 const AUDIENCE: &str = "mcp-peers-bench";
+/// The buckets the server's exporter gives its `_seconds` histograms.
+const SECONDS_BUCKETS: [f64; 18] = [
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_product","arguments":{"id":42}}}"#;
 
 fn key(name: &str) -> Vec<u8> {
@@ -80,24 +87,52 @@ struct Apps {
     auth: Router,
     plain: Router,
     built: Router,
+    /// The builder's app with an audit file, its metrics going to `recorder`.
     audited: Router,
+    /// The builder's app with an audit file and no recorder.
+    audit_file: Router,
+    /// The builder's app, its metrics going to `recorder`.
+    metered: Router,
     recorder: metrics_exporter_prometheus::PrometheusRecorder,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
     token: String,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Apps {
-    /// One call through the audited app, its metrics going to the local recorder.
-    fn call_audited(&self) -> String {
-        metrics::with_local_recorder(&self.recorder, || {
-            self.runtime
-                .block_on(call(&self.audited, black_box(&self.token)))
-        })
+    /// One call through `app`, no recorder current.
+    fn call(&self, app: &Router) -> String {
+        self.runtime.block_on(call(app, black_box(&self.token)))
+    }
+
+    /// One call through `app`, its metrics going to the local recorder. A server keeps the
+    /// handles of the recorder its first call was made under: the audited and metered apps
+    /// are only ever called this way, the others never.
+    fn call_recorded(&self, app: &Router) -> String {
+        metrics::with_local_recorder(&self.recorder, || self.call(app))
+    }
+
+    /// `calls` calls through `app`, recorded or not, and the histograms folded into their
+    /// buckets after them (as the server's exporter does every few seconds): nanoseconds per
+    /// call.
+    fn time(&self, app: &Router, recorded: bool, calls: u32) -> f64 {
+        let start = std::time::Instant::now();
+        for _ in 0..calls {
+            if recorded {
+                self.call_recorded(app);
+            } else {
+                self.call(app);
+            }
+        }
+        if recorded {
+            self.metrics.run_upkeep();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(calls)
     }
 }
 
-/// The apps (bearer layer only, plain rmcp, server builder, server builder with audit file and
-/// metrics), checked to answer, a token, and a runtime to drive them.
+/// The apps (bearer layer only, plain rmcp, and the server builder's: alone, with audit file
+/// and metrics, with each of them), checked to answer, a token, and a runtime to drive them.
 fn setup() -> Apps {
     mcp_rbac::verify::install_crypto_provider();
     let auth = BenchConfig {
@@ -113,8 +148,6 @@ fn setup() -> Apps {
         auth: None,
     };
     let auth_config = auth.auth.as_ref().expect("auth");
-    let verifier = auth_config.verifier().expect("verifier");
-    let audited_verifier = auth_config.verifier().expect("verifier");
     let (auth, plain) = (
         app(&auth).expect("auth app"),
         app(&plain).expect("plain app"),
@@ -124,115 +157,106 @@ fn setup() -> Apps {
         .enable_all()
         .build()
         .expect("runtime");
-    let built = runtime
-        .block_on(
-            mcp_rbac::ServerBuilder::new("http://127.0.0.1:8000/mcp")
-                .verifier(verifier)
-                .stateless(true)
-                .router(|| Authorized),
-        )
-        .expect("builder app")
-        .into_router();
     let dir = std::env::temp_dir().join(format!("bench-app-audit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("audit dir");
-    let sink = mcp_rbac::audit::JsonLinesSink::open(dir.join("audit.jsonl"), Default::default())
-        .expect("audit file");
-    let audited = runtime
-        .block_on(
-            mcp_rbac::ServerBuilder::new("http://127.0.0.1:8000/mcp")
-                .verifier(audited_verifier)
-                .stateless(true)
-                .audit_sink(sink)
-                .router(|| Authorized),
+    // Each builder app has a verifier of its own: a verifier keeps its cache's handles too.
+    let builder_app = |audit_file: Option<&str>| {
+        let builder = mcp_rbac::ServerBuilder::new("http://127.0.0.1:8000/mcp")
+            .verifier(auth_config.verifier().expect("verifier"))
+            .stateless(true);
+        let builder = match audit_file {
+            Some(file) => builder.audit_sink(
+                mcp_rbac::audit::JsonLinesSink::open(dir.join(file), Default::default())
+                    .expect("audit file"),
+            ),
+            None => builder,
+        };
+        runtime
+            .block_on(builder.router(|| Authorized))
+            .expect("builder app")
+            .into_router()
+    };
+    let (built, audited, audit_file, metered) = (
+        builder_app(None),
+        builder_app(Some("audited.jsonl")),
+        builder_app(Some("audit-file.jsonl")),
+        builder_app(None),
+    );
+    // Configured as the server's exporter configures its recorder: histograms in buckets.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_seconds".to_owned()),
+            &SECONDS_BUCKETS,
         )
-        .expect("audited app")
-        .into_router();
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    for app in [&auth, &plain, &built] {
-        let text = runtime.block_on(call(app, &token));
-        assert!(
-            text.contains("product 42 deleted") && !text.contains("isError\":true"),
-            "{text}"
-        );
-    }
+        .expect("buckets")
+        .build_recorder();
+    let metrics = recorder.handle();
     let apps = Apps {
         auth,
         plain,
         built,
         audited,
+        audit_file,
+        metered,
         recorder,
+        metrics,
         token,
         runtime,
     };
-    let text = apps.call_audited();
-    assert!(text.contains("product 42 deleted"), "{text}");
-    let scraped = handle.render();
+    for app in [&apps.auth, &apps.plain, &apps.built, &apps.audit_file] {
+        let text = apps.call(app);
+        assert!(
+            text.contains("product 42 deleted") && !text.contains("isError\":true"),
+            "{text}"
+        );
+    }
     assert!(
-        scraped.contains("mcp_rbac_decisions_total"),
-        "the audited app records metrics: {scraped}"
+        apps.metrics.render().is_empty(),
+        "no app records without the recorder"
+    );
+    for (app, calls) in [(&apps.audited, 1), (&apps.metered, 2)] {
+        for _ in 0..calls {
+            let text = apps.call_recorded(app);
+            assert!(text.contains("product 42 deleted"), "{text}");
+        }
+    }
+    let scraped = apps.metrics.render();
+    let granted = r#"mcp_rbac_decisions_total{kind="tool",name="delete_product",decision="allow",reason="granted"} 3"#;
+    assert!(
+        scraped.contains(granted),
+        "the audited and metered apps record every call: {scraped}"
     );
     apps
 }
 
 fn apps(c: &mut Criterion) {
     let apps = setup();
-    let Apps {
-        auth,
-        plain,
-        built,
-        token,
-        runtime,
-        ..
-    } = &apps;
     let mut group = c.benchmark_group("bench_app");
-    group.bench_function("plain_rmcp", |b| {
-        b.iter(|| runtime.block_on(call(plain, black_box(token))))
-    });
-    group.bench_function("mcp_rbac_auth", |b| {
-        b.iter(|| runtime.block_on(call(auth, black_box(token))))
-    });
-    group.bench_function("server_builder", |b| {
-        b.iter(|| runtime.block_on(call(built, black_box(token))))
-    });
+    group.bench_function("plain_rmcp", |b| b.iter(|| apps.call(&apps.plain)));
+    group.bench_function("mcp_rbac_auth", |b| b.iter(|| apps.call(&apps.auth)));
+    group.bench_function("server_builder", |b| b.iter(|| apps.call(&apps.built)));
     group.bench_function("server_builder_audit_metrics", |b| {
-        b.iter(|| apps.call_audited())
+        b.iter(|| apps.call_recorded(&apps.audited))
     });
     group.finish();
 }
 
-/// Alternating rounds of both apps; the median of the per-round ratios is robust against this
-/// VM changing speed between rounds (criterion's two figures are taken a minute apart).
+/// Alternating rounds of the apps; the median of the per-round ratios is robust against this
+/// VM changing speed between rounds (criterion's figures are taken a minute apart).
 fn interleaved_ratio() {
     let apps = setup();
-    let time = |app: &Router| {
-        let start = std::time::Instant::now();
-        for _ in 0..500 {
-            apps.runtime.block_on(call(app, black_box(&apps.token)));
-        }
-        start.elapsed().as_nanos() as f64 / 500.0
-    };
-    let time_audited = || {
-        let start = std::time::Instant::now();
-        for _ in 0..500 {
-            apps.call_audited();
-        }
-        start.elapsed().as_nanos() as f64 / 500.0
-    };
-    // Each half on its own: the audit file without the recorder, the recorder without the file.
-    let time_metrics_only = || metrics::with_local_recorder(&apps.recorder, || time(&apps.built));
     /// Nanoseconds per call of one round: plain, auth, builder, audited, audit file only,
     /// metrics only.
     type Round = (f64, f64, f64, f64, f64, f64);
     let rounds: Vec<Round> = (0..41)
         .map(|_| {
             (
-                time(&apps.plain),
-                time(&apps.auth),
-                time(&apps.built),
-                time_audited(),
-                time(&apps.audited),
-                time_metrics_only(),
+                apps.time(&apps.plain, false, 500),
+                apps.time(&apps.auth, false, 500),
+                apps.time(&apps.built, false, 500),
+                apps.time(&apps.audited, true, 500),
+                apps.time(&apps.audit_file, false, 500),
+                apps.time(&apps.metered, true, 500),
             )
         })
         .collect();
@@ -267,28 +291,24 @@ criterion_group!(benches, apps);
 /// runs only that app, `BENCH_APP_CALLS` times (default 20,000), and nothing else.
 fn only(which: &str) {
     let apps = setup();
-    let calls: usize = std::env::var("BENCH_APP_CALLS")
+    let calls: u32 = std::env::var("BENCH_APP_CALLS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
-    let run = |app: &Router| {
-        for _ in 0..calls {
-            apps.runtime.block_on(call(app, black_box(&apps.token)));
-        }
+    let (app, recorded) = match which {
+        "built" => (&apps.built, false),
+        "audited" => (&apps.audited, true),
+        "audit_file" => (&apps.audit_file, false),
+        "metrics" => (&apps.metered, true),
+        other => panic!("BENCH_APP_ONLY={other}: built, audited, audit_file or metrics"),
     };
     let start = std::time::Instant::now();
-    match which {
-        "built" => run(&apps.built),
-        "audited" => (0..calls).for_each(|_| {
-            apps.call_audited();
-        }),
-        "audit_file" => run(&apps.audited),
-        "metrics" => metrics::with_local_recorder(&apps.recorder, || run(&apps.built)),
-        other => panic!("BENCH_APP_ONLY={other}: built, audited, audit_file or metrics"),
+    for _ in 0..calls / 500 {
+        apps.time(app, recorded, 500);
     }
     println!(
         "{which}: {calls} calls, {:.1} µs per call",
-        start.elapsed().as_nanos() as f64 / calls as f64 / 1000.0
+        start.elapsed().as_nanos() as f64 / f64::from(calls) / 1000.0
     );
 }
 

@@ -25,6 +25,14 @@
 //! is the JWS `alg` a token's header names, from the fixed list of supported algorithms, else
 //! `unknown`. No label ever holds a token, a subject or a claim value. The `metrics` guide
 //! (`mcp-rbac/docs/metrics.md`) has the same table for operators.
+//!
+//! The samples of an allowed request (its token verified, its cache looked up, its item granted)
+//! go through handles registered once and kept by what records them: a server's bearer layer
+//! ([`ServerMetrics`]), a verifier ([`CacheMetrics`]), an item's rule for each server it serves
+//! ([`ItemMetrics`]): asked for on every sample, the Prometheus recorder looks the metric up in
+//! its registry and allocates a handle, five times a request. Kept handles are the `metrics`
+//! crate's own model: a handle stays with the recorder that was current when it was registered,
+//! here at its owner's first sample. Refusals are rarer and register on every sample.
 
 use crate::error::AuthError;
 
@@ -117,11 +125,8 @@ impl Decision {
     }
 }
 
-/// The keys of the label sets a request records on its usual path (a verified or cached token,
-/// an allowed call), built once: the `counter!`/`histogram!` macros build a key per call, with
-/// its labels allocated, and the Prometheus recorder copies an owned key again to look it up.
-/// The recorder is still asked for the metric on every call, so a recorder installed or made
-/// local later (`metrics::with_local_recorder`) gets the samples.
+/// The keys of the label sets a request records on its usual path, built once: the
+/// `counter!`/`histogram!` macros build a key per call, with its labels allocated.
 #[cfg(feature = "metrics")]
 mod keys {
     use ::metrics::{Key, Level, Metadata};
@@ -147,15 +152,14 @@ mod keys {
     }
     pub(super) use {key, static_key};
 
-    /// Adds one to the counter `key`.
-    pub(super) fn count(key: &Key) {
-        ::metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1);
+    /// The counter `key` of the current recorder.
+    pub(super) fn counter(key: &Key) -> ::metrics::Counter {
+        ::metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA))
     }
 
-    /// Records `value` in the histogram `key`.
-    pub(super) fn observe(key: &Key, value: f64) {
+    /// The histogram `key` of the current recorder.
+    pub(super) fn histogram(key: &Key) -> ::metrics::Histogram {
         ::metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA))
-            .record(value);
     }
 }
 
@@ -174,45 +178,199 @@ fn decision_duration_key(kind: &str) -> Option<&'static ::metrics::Key> {
     }
 }
 
-/// The `allow`/`granted` count of one item, its key built on first use (the item's name is a
-/// label).
-#[derive(Debug, Default)]
-pub(crate) struct GrantedCounter {
-    #[cfg(feature = "metrics")]
-    key: std::sync::OnceLock<::metrics::Key>,
+/// The source of [`ServerId`]s: never reused, so a handle kept for one server is never taken
+/// for another's.
+#[cfg(feature = "metrics")]
+static NEXT_SERVER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Which server (which bearer layer) a request came through: the bearer layer puts it in the
+/// request's extensions, and an item's [`ItemMetrics`] keeps its handles for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ServerId(#[cfg_attr(not(feature = "metrics"), allow(dead_code))] u64);
+
+impl ServerId {
+    /// The server a request's extensions name.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn of(extensions: Option<&http::Extensions>) -> Option<ServerId> {
+        #[cfg(feature = "metrics")]
+        return extensions.and_then(|e| e.get::<ServerId>()).copied();
+        #[cfg(not(feature = "metrics"))]
+        None
+    }
 }
 
-/// One allowed decision on the item `name` of `kind` (reason `granted`), decided in the time
-/// since `started`: [`decision`] with the item's key kept in `counter`.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn granted(
-    counter: &GrantedCounter,
-    kind: &'static str,
-    name: &std::sync::Arc<str>,
-    started: Started,
-) {
+/// A server's handles for its token checks, kept by its bearer layer: registered with the
+/// recorder current at the layer's first verified token.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "metrics"), derive(Default))]
+pub(crate) struct ServerMetrics {
     #[cfg(feature = "metrics")]
-    {
-        let key = counter.key.get_or_init(|| {
+    id: ServerId,
+    #[cfg(feature = "metrics")]
+    tokens: std::sync::OnceLock<TokenHandles>,
+}
+
+/// `mcp_rbac_token_verifications_total` of valid tokens by algorithm (as [`VALID_BY_ALGORITHM`])
+/// and their `mcp_rbac_token_verification_duration_seconds`.
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+struct TokenHandles {
+    valid: [::metrics::Counter; 13],
+    valid_duration: ::metrics::Histogram,
+}
+
+#[cfg(feature = "metrics")]
+impl Default for ServerMetrics {
+    fn default() -> Self {
+        ServerMetrics {
+            id: ServerId(NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            tokens: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl ServerMetrics {
+    /// Marks a request as this server's, for the items it reaches.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn mark(&self, extensions: &mut http::Extensions) {
+        #[cfg(feature = "metrics")]
+        extensions.insert(self.id);
+    }
+
+    /// A token verified (or refused) by the verifier in the time since `started`; `algorithm`
+    /// is the `alg` its header names, when it names a supported one.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn token_verified(
+        &self,
+        result: Result<(), &AuthError>,
+        algorithm: Option<jsonwebtoken::Algorithm>,
+        started: Started,
+    ) {
+        #[cfg(feature = "metrics")]
+        {
+            let seconds = started.seconds();
+            let error = match result {
+                Ok(()) => {
+                    let tokens = self.tokens.get_or_init(|| TokenHandles {
+                        valid: std::array::from_fn(|i| keys::counter(&VALID_BY_ALGORITHM[i])),
+                        valid_duration: keys::histogram(&VALID_DURATION),
+                    });
+                    tokens.valid[algorithm.map_or(ALGORITHMS.len(), algorithm_index)].increment(1);
+                    tokens.valid_duration.record(seconds);
+                    return;
+                }
+                Err(error) => error,
+            };
+            let outcome = refusal_class(error);
+            let algorithm = algorithm.map_or("unknown", |a| {
+                ALGORITHMS
+                    .get(algorithm_index(a))
+                    .copied()
+                    .unwrap_or("unknown")
+            });
+            ::metrics::counter!(TOKEN_VERIFICATIONS, "outcome" => outcome, "algorithm" => algorithm)
+                .increment(1);
+            ::metrics::histogram!(TOKEN_VERIFICATION_DURATION, "outcome" => outcome)
+                .record(seconds);
+        }
+    }
+}
+
+/// One item's `allow`/`granted` count and decision time, kept for the server that last called
+/// it: an item's rule is built once per process and shared by every server of its type, each
+/// of which may record to its own recorder.
+#[derive(Debug, Default)]
+pub(crate) struct ItemMetrics {
+    #[cfg(feature = "metrics")]
+    bound: arc_swap::ArcSwapOption<ItemHandles>,
+}
+
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+struct ItemHandles {
+    server: ServerId,
+    granted: ::metrics::Counter,
+    duration: ::metrics::Histogram,
+}
+
+impl ItemMetrics {
+    /// One allowed decision (reason `granted`) on the item `name` of `kind`, decided in the time
+    /// since `started`, for a request that came through `server` (registered on every call
+    /// without one).
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn granted(
+        &self,
+        server: Option<ServerId>,
+        kind: &'static str,
+        name: &std::sync::Arc<str>,
+        started: Started,
+    ) {
+        #[cfg(feature = "metrics")]
+        {
+            let Some(server) = server else {
+                return decision(kind, name, Decision::Allow, "granted", started);
+            };
+            let seconds = started.seconds();
+            if let Some(kept) = self.bound.load().as_deref().filter(|h| h.server == server) {
+                kept.granted.increment(1);
+                kept.duration.record(seconds);
+                return;
+            }
             let labels = vec![
                 ::metrics::Label::new("kind", kind),
                 ::metrics::Label::new("name", ::metrics::SharedString::from(name.clone())),
                 ::metrics::Label::new("decision", Decision::Allow.as_str()),
                 ::metrics::Label::new("reason", "granted"),
             ];
-            // Retained: labels shared, so the recorder's own copy of the key counts a reference.
-            ::metrics::Key::from_parts(DECISIONS, labels).to_retained()
-        });
-        keys::count(key);
-        decision_duration(kind, started);
+            let fresh = ItemHandles {
+                server,
+                granted: keys::counter(&::metrics::Key::from_parts(DECISIONS, labels)),
+                duration: match decision_duration_key(kind) {
+                    Some(key) => keys::histogram(key),
+                    None => ::metrics::histogram!(DECISION_DURATION, "kind" => kind),
+                },
+            };
+            fresh.granted.increment(1);
+            fresh.duration.record(seconds);
+            self.bound.store(Some(std::sync::Arc::new(fresh)));
+        }
+    }
+}
+
+/// A verifier's token cache counters (`cache` is `jwt` or `introspection`), registered with
+/// the recorder current at the verifier's first lookup.
+#[derive(Debug, Default)]
+pub(crate) struct CacheMetrics {
+    #[cfg(feature = "metrics")]
+    bound: std::sync::OnceLock<[::metrics::Counter; 2]>,
+}
+
+impl CacheMetrics {
+    /// The cache answered (`hit`) or did not know the token.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn looked_up(&self, cache: &'static str, hit: bool) {
+        #[cfg(feature = "metrics")]
+        {
+            let [hits, misses] = self.bound.get_or_init(|| {
+                [
+                    ::metrics::counter!(TOKEN_CACHE_HITS, "cache" => cache),
+                    ::metrics::counter!(TOKEN_CACHE_MISSES, "cache" => cache),
+                ]
+            });
+            if hit { hits } else { misses }.increment(1);
+        }
     }
 }
 
 #[cfg(feature = "metrics")]
 fn decision_duration(kind: &'static str, started: Started) {
     match decision_duration_key(kind) {
-        Some(key) => keys::observe(key, started.seconds()),
+        Some(key) => keys::histogram(key).record(started.seconds()),
         None => ::metrics::histogram!(DECISION_DURATION, "kind" => kind).record(started.seconds()),
     }
 }
@@ -301,41 +459,6 @@ pub(crate) fn dpop_proof(outcome: &'static str) {
     ::metrics::counter!(DPOP_PROOFS, "outcome" => outcome).increment(1);
 }
 
-/// A token verified (or refused) by the verifier in the time since `started`; `algorithm` is
-/// the `alg` its header names, when it names a supported one.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn token_verified(
-    result: Result<(), &AuthError>,
-    algorithm: Option<jsonwebtoken::Algorithm>,
-    started: Started,
-) {
-    #[cfg(feature = "metrics")]
-    {
-        let outcome = match result {
-            Ok(()) => "valid",
-            Err(e) => refusal_class(e),
-        };
-        let seconds = started.seconds();
-        if outcome == "valid" {
-            keys::count(&VALID_BY_ALGORITHM[algorithm.map_or(ALGORITHMS.len(), algorithm_index)]);
-            static VALID: ::metrics::Key =
-                keys::key!(TOKEN_VERIFICATION_DURATION; "outcome" => "valid");
-            keys::observe(&VALID, seconds);
-            return;
-        }
-        let algorithm = algorithm.map_or("unknown", |a| {
-            ALGORITHMS
-                .get(algorithm_index(a))
-                .copied()
-                .unwrap_or("unknown")
-        });
-        ::metrics::counter!(TOKEN_VERIFICATIONS, "outcome" => outcome, "algorithm" => algorithm)
-            .increment(1);
-        ::metrics::histogram!(TOKEN_VERIFICATION_DURATION, "outcome" => outcome).record(seconds);
-    }
-}
-
 /// The `algorithm` label's values: each supported algorithm's JWS name (`unknown` after them).
 #[cfg(feature = "metrics")]
 const ALGORITHMS: [&str; 12] = [
@@ -365,36 +488,10 @@ static VALID_BY_ALGORITHM: [::metrics::Key; 13] = {
     ]
 };
 
-/// A verifier's token cache answered (`hit`) or did not know the token; `cache` is `jwt` or
-/// `introspection`.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn token_cache(cache: &'static str, hit: bool) {
-    #[cfg(feature = "metrics")]
-    {
-        use keys::{key, static_key};
-        let known = match (cache, hit) {
-            ("jwt", true) => static_key!(TOKEN_CACHE_HITS; "cache" => "jwt"),
-            ("jwt", false) => static_key!(TOKEN_CACHE_MISSES; "cache" => "jwt"),
-            ("introspection", true) => static_key!(TOKEN_CACHE_HITS; "cache" => "introspection"),
-            ("introspection", false) => {
-                static_key!(TOKEN_CACHE_MISSES; "cache" => "introspection")
-            }
-            _ => None,
-        };
-        match known {
-            Some(key) => keys::count(key),
-            None => {
-                let name = if hit {
-                    TOKEN_CACHE_HITS
-                } else {
-                    TOKEN_CACHE_MISSES
-                };
-                ::metrics::counter!(name, "cache" => cache).increment(1);
-            }
-        }
-    }
-}
+/// `mcp_rbac_token_verification_duration_seconds` of valid tokens.
+#[cfg(feature = "metrics")]
+static VALID_DURATION: ::metrics::Key =
+    keys::key!(TOKEN_VERIFICATION_DURATION; "outcome" => "valid");
 
 /// One JWKS fetch, and whether it failed.
 #[inline]
@@ -518,40 +615,93 @@ mod tests {
         assert_eq!(refusal_class(&AuthError::Expired), "expired");
     }
 
-    /// The keys built once name the same series as the macros would, and a recorder made
-    /// local after the first use still gets the samples.
+    /// Kept handles name the series the macros would. A server's and a verifier's go to the
+    /// recorder current at their first sample; an item shared by two servers, each called under
+    /// its own recorder, counts each call to its server's recorder.
     #[cfg(feature = "metrics")]
     #[test]
-    fn keys_built_once_record_to_the_current_recorder() {
+    fn each_server_records_to_the_recorder_of_its_first_sample() {
+        use metrics_exporter_prometheus::PrometheusBuilder;
         let name: std::sync::Arc<str> = "delete_product".into();
-        let counter = GrantedCounter::default();
-        let render = || {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            ::metrics::with_local_recorder(&recorder, || {
-                granted(&counter, "tool", &name, start());
-                granted(&counter, "tool", &name, start());
-                decision("tool", &name, Decision::Deny, "missing_permission", start());
-                token_verified(Ok(()), Some(jsonwebtoken::Algorithm::RS256), start());
-                token_verified(Err(&AuthError::Expired), None, start());
-                token_cache("jwt", true);
-                token_cache("introspection", false);
-            });
-            handle.render()
+        let item = ItemMetrics::default();
+        let cache = CacheMetrics::default();
+        let (first, second) = (ServerMetrics::default(), ServerMetrics::default());
+        let calls = |server: &ServerMetrics| {
+            server.token_verified(Ok(()), Some(jsonwebtoken::Algorithm::RS256), start());
+            item.granted(Some(server.id), "tool", &name, start());
         };
-        for text in [render(), render()] {
-            for line in [
-                r#"mcp_rbac_decisions_total{kind="tool",name="delete_product",decision="allow",reason="granted"} 2"#,
-                r#"mcp_rbac_decisions_total{kind="tool",name="delete_product",decision="deny",reason="missing_permission"} 1"#,
-                r#"mcp_rbac_decision_duration_seconds_count{kind="tool"} 3"#,
-                r#"mcp_rbac_token_verifications_total{outcome="valid",algorithm="RS256"} 1"#,
-                r#"mcp_rbac_token_verifications_total{outcome="expired",algorithm="unknown"} 1"#,
-                r#"mcp_rbac_token_verification_duration_seconds_count{outcome="valid"} 1"#,
-                r#"mcp_rbac_token_cache_hits_total{cache="jwt"} 1"#,
-                r#"mcp_rbac_token_cache_misses_total{cache="introspection"} 1"#,
-            ] {
-                assert!(text.contains(line), "{line} not in:\n{text}");
-            }
+        let (one, two) = (
+            PrometheusBuilder::new().build_recorder(),
+            PrometheusBuilder::new().build_recorder(),
+        );
+        ::metrics::with_local_recorder(&one, || {
+            calls(&first);
+            calls(&first);
+            cache.looked_up("jwt", true);
+            first.token_verified(Err(&AuthError::Expired), None, start());
+            decision("tool", &name, Decision::Deny, "missing_permission", start());
+        });
+        ::metrics::with_local_recorder(&two, || {
+            calls(&second);
+            // Bound at their first sample: still the first recorder's.
+            first.token_verified(Ok(()), Some(jsonwebtoken::Algorithm::RS256), start());
+            cache.looked_up("jwt", false);
+        });
+        // The item kept the second server's handles; the first server's calls take it back.
+        ::metrics::with_local_recorder(&one, || calls(&first));
+        let granted = |n| {
+            format!(
+                r#"mcp_rbac_decisions_total{{kind="tool",name="delete_product",decision="allow",reason="granted"}} {n}"#
+            )
+        };
+        let valid = |n| {
+            format!(
+                r#"mcp_rbac_token_verifications_total{{outcome="valid",algorithm="RS256"}} {n}"#
+            )
+        };
+        let text = one.handle().render();
+        for line in [
+            granted(3),
+            valid(4),
+            r#"mcp_rbac_decisions_total{kind="tool",name="delete_product",decision="deny",reason="missing_permission"} 1"#.into(),
+            r#"mcp_rbac_decision_duration_seconds_count{kind="tool"} 4"#.into(),
+            r#"mcp_rbac_token_verifications_total{outcome="expired",algorithm="unknown"} 1"#.into(),
+            r#"mcp_rbac_token_verification_duration_seconds_count{outcome="valid"} 4"#.into(),
+            r#"mcp_rbac_token_cache_hits_total{cache="jwt"} 1"#.into(),
+            r#"mcp_rbac_token_cache_misses_total{cache="jwt"} 1"#.into(),
+        ] {
+            assert!(text.contains(&line), "{line} not in:\n{text}");
+        }
+        let text = two.handle().render();
+        for line in [
+            granted(1),
+            valid(1),
+            r#"mcp_rbac_decision_duration_seconds_count{kind="tool"} 1"#.into(),
+        ] {
+            assert!(text.contains(&line), "{line} not in:\n{text}");
+        }
+        assert!(
+            !text.contains("cache"),
+            "the cache is the first recorder's:\n{text}"
+        );
+    }
+
+    /// A request that came through no bearer layer names no server: its item's samples go to
+    /// the current recorder, each time.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn an_item_without_a_server_records_to_the_current_recorder() {
+        use metrics_exporter_prometheus::PrometheusBuilder;
+        let name: std::sync::Arc<str> = "list_products".into();
+        let item = ItemMetrics::default();
+        for _ in 0..2 {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            ::metrics::with_local_recorder(&recorder, || {
+                item.granted(None, "tool", &name, start())
+            });
+            let text = recorder.handle().render();
+            let line = r#"mcp_rbac_decisions_total{kind="tool",name="list_products",decision="allow",reason="granted"} 1"#;
+            assert!(text.contains(line), "{line} not in:\n{text}");
         }
     }
 

@@ -109,6 +109,7 @@ pub struct BearerAuthLayer {
     sessions: bool,
     drain: Drain,
     dpop: Option<Dpop>,
+    metrics: Arc<metrics::ServerMetrics>,
 }
 
 impl BearerAuthLayer {
@@ -123,6 +124,7 @@ impl BearerAuthLayer {
             sessions: true,
             drain: Drain::default(),
             dpop: None,
+            metrics: Arc::default(),
         }
     }
 
@@ -183,6 +185,7 @@ impl<S> Layer<S> for BearerAuthLayer {
             sessions: self.sessions,
             drain: self.drain,
             dpop: self.dpop.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -197,6 +200,7 @@ pub struct BearerAuth<S> {
     sessions: bool,
     drain: Drain,
     dpop: Option<Dpop>,
+    metrics: Arc<metrics::ServerMetrics>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for BearerAuth<S>
@@ -224,6 +228,7 @@ where
         let request_id = audit::RequestId::generate();
         let id_header = http::HeaderValue::from_str(request_id.as_str()).ok();
         request.extensions_mut().insert(request_id);
+        self.metrics.mark(request.extensions_mut());
         let with_id = move |mut response: Response<Body>| {
             if let Some(id) = id_header {
                 response.headers_mut().insert(audit::REQUEST_ID_HEADER, id);
@@ -286,6 +291,7 @@ where
         let state = self.state.clone();
         let sessions = self.sessions;
         let dpop = self.dpop.clone();
+        let server_metrics = self.metrics.clone();
         Box::pin(async move {
             // A verifier that panics refuses the request; it never allows it or drops the connection.
             // `verify` is called inside the guarded future: it may panic before returning one.
@@ -303,7 +309,7 @@ where
             .catch_unwind()
             .await
             .unwrap_or(Err(AuthError::Internal));
-            metrics::token_verified(verified.as_ref().map(|_| ()), algorithm, verifying);
+            server_metrics.token_verified(verified.as_ref().map(|_| ()), algorithm, verifying);
             let dpop_refusal = |error: DpopError| {
                 let mut refusal = if dpop.is_some() {
                     challenge.dpop_refused(error)

@@ -37,7 +37,7 @@ pub(crate) struct Gate {
     name: Arc<str>,
     access: Access,
     required: Arc<str>,
-    granted: metrics::GrantedCounter,
+    granted: metrics::ItemMetrics,
 }
 
 impl Gate {
@@ -49,7 +49,7 @@ impl Gate {
             name: name.into(),
             access,
             required,
-            granted: metrics::GrantedCounter::default(),
+            granted: metrics::ItemMetrics::default(),
         }
     }
 
@@ -120,7 +120,14 @@ impl Gate {
             started,
         );
         if allowed {
-            metrics::granted(&self.granted, self.kind.as_str(), &self.name, counted_from);
+            let server = metrics::ServerId::of(
+                context
+                    .extensions
+                    .get::<http::request::Parts>()
+                    .map(|parts| &parts.extensions),
+            );
+            self.granted
+                .granted(server, self.kind.as_str(), &self.name, counted_from);
             Ok(principal)
         } else if refused_by_ceiling {
             counted(Decision::Deny, reason);

@@ -108,6 +108,7 @@ pub struct IntrospectionVerifier {
     leeway: i64,
     mapping: ClaimsMapping,
     cache: Option<Cache<Box<str>, Active, ActiveWeight>>,
+    cache_metrics: metrics::CacheMetrics,
     cache_ttl: Duration,
     /// Inactive tokens by SHA-256 digest, with when the answer stops being reused.
     inactive: Option<Cache<[u8; 32], Duration>>,
@@ -242,7 +243,7 @@ impl IntrospectionVerifier {
             let live = entry
                 .as_ref()
                 .is_some_and(|e| self.clock.monotonic() < e.until);
-            metrics::token_cache("introspection", live);
+            self.cache_metrics.looked_up("introspection", live);
             if let Some(entry) = entry {
                 if live {
                     return Ok(entry.principal);
@@ -642,6 +643,7 @@ impl IntrospectionVerifierBuilder {
             leeway: i64::try_from(leeway).unwrap_or(300),
             mapping: self.mapping.unwrap_or_default(),
             cache,
+            cache_metrics: metrics::CacheMetrics::default(),
             cache_ttl,
             inactive: (!negative_ttl.is_zero())
                 .then(|| Cache::new(INTROSPECTION_NEGATIVE_CACHE_ENTRIES)),

@@ -43,6 +43,7 @@ pub struct JwtVerifier {
     #[cfg(feature = "jwks")]
     jwks: Vec<Jwks>,
     cache: Option<TokenCache>,
+    cache_metrics: metrics::CacheMetrics,
     algorithms: Vec<Algorithm>,
     rules: ClaimRules,
     accepted_types: Vec<String>,
@@ -161,7 +162,8 @@ impl JwtVerifier {
         let now = self.clock.unix_seconds();
         if let Some(cache) = &self.cache {
             let lookup = cache.get(token, now);
-            metrics::token_cache("jwt", !matches!(lookup, Lookup::Miss));
+            self.cache_metrics
+                .looked_up("jwt", !matches!(lookup, Lookup::Miss));
             match lookup {
                 Lookup::Hit(principal) => return Ok(principal),
                 Lookup::Refused(reason) => return Err(reason),
@@ -446,6 +448,7 @@ impl JwtVerifierBuilder {
             #[cfg(feature = "jwks")]
             jwks: self.jwks,
             cache,
+            cache_metrics: metrics::CacheMetrics::default(),
             algorithms: self.algorithms,
             rules: ClaimRules {
                 issuers: self.issuers,
