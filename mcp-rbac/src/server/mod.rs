@@ -216,6 +216,8 @@ enum PolicySource {
 
 enum ClientPolicySource {
     Inline(ClientPolicy),
+    /// Only [`ServerBuilder::client_policy_file`] (feature `toml`) makes one.
+    #[cfg_attr(not(feature = "toml"), allow(dead_code))]
     File(PathBuf),
 }
 

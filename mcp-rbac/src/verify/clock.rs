@@ -53,6 +53,7 @@ impl Clock {
 
     /// A monotonic reading, for schedules (refresh intervals, cache lifetimes): only
     /// differences between two readings of the same clock mean anything.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     pub(crate) fn monotonic(&self) -> Duration {
         match &self.manual {
             None => {
